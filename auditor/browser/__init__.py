@@ -1,0 +1,1 @@
+"""Finding and launching Chromium for scenario checks."""

@@ -1,0 +1,87 @@
+"""Finding a Chromium to drive: the configured path, then Playwright's own, then a system one.
+
+`python -m auditor.browser.locate` prints what was found (exit 0) or what to install (exit 1).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import BrowserNotFound
+
+SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+# Flags that make Chromium behave in containers and closed networks: as root it needs
+# --no-sandbox, and without the background-networking flags it keeps trying to reach Google.
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+INSTALL_HINT = (
+    "No Chromium was found. Install one of:\n"
+    "  - Debian/Ubuntu: sudo apt-get install chromium   (or chromium-browser)\n"
+    "  - Playwright's own build: .venv/bin/playwright install chromium\n"
+    "  - or set browser.executable_path in auditor.toml / $AUDITOR_CHROMIUM to a Chrome or Chromium binary."
+)
+
+
+@dataclass(frozen=True)
+class BrowserLocation:
+    path: str
+    source: str  # "configured", "playwright" or "system"
+
+
+def playwright_chromium() -> str | None:
+    """The path of Playwright's bundled Chromium, if it has been installed."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            path = p.chromium.executable_path
+    except Exception:
+        # The driver itself can fail to start (no node binary for this platform): no browser then.
+        return None
+    return path if path and Path(path).is_file() else None
+
+
+def find_chromium(configured: str | None = None) -> BrowserLocation:
+    """The Chromium to launch; raises BrowserNotFound with what to install."""
+    configured = configured or os.environ.get("AUDITOR_CHROMIUM") or None
+    if configured:
+        path = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+        if path is None:
+            raise BrowserNotFound(
+                f"the configured browser {configured!r} does not exist or is not executable.\n{INSTALL_HINT}"
+            )
+        return BrowserLocation(path, "configured")
+    own = playwright_chromium()
+    if own:
+        return BrowserLocation(own, "playwright")
+    for name in SYSTEM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return BrowserLocation(path, "system")
+    raise BrowserNotFound(INSTALL_HINT)
+
+
+def main() -> int:
+    try:
+        loc = find_chromium()
+    except BrowserNotFound as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"{loc.path} ({loc.source})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

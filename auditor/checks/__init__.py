@@ -1,0 +1,1 @@
+"""Built-in check kinds. Importing this package registers them (see `auditor.registry`)."""

@@ -1,0 +1,400 @@
+"""The `auditor` command: parses flags, calls the runner, maps results to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from auditor import config as config_mod
+from auditor.config import DEFAULT_CONFIG, Settings
+from auditor.errors import AuditorError, ConfigError, InfrastructureError, NothingMatched, UsageError
+from auditor.results import RunResult, Severity, Status
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURES = 1
+    USAGE = 2
+    INFRASTRUCTURE = 3
+    NOTHING_MATCHED = 4
+
+
+def exit_code_for(run: RunResult) -> ExitCode:
+    """1 when the site is broken; else 3 when something could not be checked; else 0."""
+    statuses = {c.derived_status() for c in run.checks}
+    if Status.FAIL in statuses:
+        return ExitCode.FAILURES
+    if Status.ERROR in statuses or run.status == "interrupted":
+        return ExitCode.INFRASTRUCTURE
+    return ExitCode.OK
+
+
+# ---------------------------------------------------------------------------------------------
+# Running an audit
+
+
+def _open_store(settings: Settings, database_url: str | None) -> Any:
+    from auditor.store import Store
+
+    store = Store.open(settings.database_url(database_url))
+    for run_id in store.mark_interrupted():
+        print(
+            f"auditor: run {run_id} was left running by a process that is gone; marked interrupted",
+            file=sys.stderr,
+        )
+    return store
+
+
+def execute(
+    settings: Settings,
+    audit: str,
+    *,
+    base_url: str | None = None,
+    report_dir: str | None = None,
+    database_url: str | None = None,
+    trigger: str = "manual",
+    quiet: bool = False,
+) -> tuple[RunResult, ExitCode]:
+    """Run `audit` with a store, a progress display and reports; print the summary."""
+    from auditor import progress
+    from auditor.runner import RunOptions, run_audit
+
+    store = _open_store(settings, database_url)
+    try:
+        opts = RunOptions(
+            trigger=trigger,
+            base_url=base_url,
+            report_dir=Path(report_dir) if report_dir else None,
+            progress=None if quiet else progress.for_stream(),
+            recorder=store,
+        )
+        run = asyncio.run(run_audit(settings, audit, opts))
+    finally:
+        store.close()
+    print_summary(run)
+    return run, exit_code_for(run)
+
+
+def print_summary(run: RunResult, out: Any = None, limit: int = 20) -> None:
+    """What broke, where, and where the report is: the lines a person reads first."""
+    out = out or sys.stdout
+    stats = run.stats()
+    print(f"\n{run.status.upper()}: audit {run.audit!r} on {run.base_url} (run {run.id})", file=out)
+    for c in run.checks:
+        msg = f": {c.message}" if c.message else ""
+        print(
+            f"  {c.derived_status():<5} {c.name} ({c.kind}, {c.duration_s:.1f} s, "
+            f"{len(c.findings)} finding(s)){msg}",
+            file=out,
+        )
+    ordered = sorted(run.findings, key=lambda f: (f.severity != Severity.ERROR, f.check, f.kind, f.url))
+    for f in ordered[:limit]:
+        where = (
+            f"  (on {f.source}" + (f" and {len(f.sources) - 1} more page(s))" if len(f.sources) > 1 else ")")
+            if f.source
+            else ""
+        )
+        print(f"  - {f.severity}: {f.kind}: {f.url}{where}", file=out)
+    if len(ordered) > limit:
+        print(f"  ... and {len(ordered) - limit} more finding(s) in the report", file=out)
+    counts = ", ".join(f"{k} {v}" for k, v in stats.items())
+    print(f"  {counts}", file=out)
+    if run.report_dir:
+        print(f"Report: {run.report_dir / 'report.html'}", file=out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = config_mod.load(args.config)
+    _, code = execute(
+        settings,
+        args.audit,
+        base_url=args.base_url,
+        report_dir=args.report_dir,
+        database_url=args.database_url,
+        quiet=args.quiet,
+    )
+    return code
+
+
+def crawl_options(args: argparse.Namespace) -> dict[str, Any]:
+    """CrawlOptions from `auditor crawl` flags (only the ones given, so site limits still apply)."""
+    opts: dict[str, Any] = {
+        "external": not args.no_external,
+        "fragments": not args.no_fragments,
+        "sitemap": not args.no_sitemap,
+        "include": args.include,
+        "exclude": args.exclude,
+    }
+    for flag, key in [
+        ("max_pages", "max_pages"),
+        ("max_depth", "max_depth"),
+        ("max_time", "max_duration_s"),
+        ("concurrency", "concurrency"),
+        ("per_host", "per_host_concurrency"),
+        ("delay", "delay_s"),
+        ("timeout", "request_timeout_s"),
+    ]:
+        if getattr(args, flag) is not None:
+            opts[key] = getattr(args, flag)
+    if args.ignore_robots:
+        opts["respect_robots"] = False
+    return opts
+
+
+def _pairs(values: list[str], sep: str, what: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        k, s, val = v.partition(sep)
+        if not s or not k.strip():
+            raise UsageError(f"{what} must look like NAME{sep}VALUE, got {v!r}")
+        out[k.strip()] = val.strip()
+    return out
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    site: dict[str, Any] = {
+        "headers": _pairs(args.header, ":", "--header"),
+        "cookies": _pairs(args.cookie, "=", "--cookie"),
+    }
+    if args.user_agent:
+        site["user_agent"] = args.user_agent
+    settings = config_mod.single_check(
+        args.url,
+        "crawl",
+        crawl_options(args),
+        check_name="links",
+        site=site,
+        database_url=args.database_url,
+    )
+    _, code = execute(
+        settings, "links", report_dir=args.report_dir, database_url=args.database_url, quiet=args.quiet
+    )
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    settings = config_mod.load(args.config)
+    print(
+        f"{args.config}: valid ({len(settings.sites)} site(s), {len(settings.checks)} check(s), "
+        f"{len(settings.audits)} audit(s))"
+    )
+    return ExitCode.OK
+
+
+def starter_config() -> str:
+    return resources.files("auditor").joinpath("starter.toml").read_text(encoding="utf-8")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    path.write_text(starter_config(), encoding="utf-8")
+    print(f"wrote {path}; edit it, then `auditor validate --config {path}`")
+    return ExitCode.OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from auditor import store
+
+    url = _database_url(args)
+    if args.db_command == "upgrade":
+        store.upgrade(url, args.revision)
+    elif args.db_command == "downgrade":
+        store.downgrade(url, args.revision)
+    print(f"database at revision {store.current(url) or 'base (empty)'}")
+    return ExitCode.OK
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    if args.database_url:
+        return config_mod.resolve_sqlite_path(args.database_url, Path.cwd())
+    if Path(args.config).exists():
+        return config_mod.load(args.config).database_url()
+    return config_mod.resolve_sqlite_path(
+        os.environ.get("AUDITOR_DATABASE_URL", config_mod.DEFAULT_DATABASE_URL), Path.cwd()
+    )
+
+
+def cmd_demo_shop(args: argparse.Namespace) -> int:
+    from auditor.demo import parse_faults, serve
+
+    faults = _demo_faults(args.fault, parse_faults)
+    serve(args.port, args.smtp_host, args.smtp_port, faults)
+    return ExitCode.OK
+
+
+def _demo_faults(values: list[str], parse: Callable[[list[str]], Any]) -> Any:
+    try:
+        return parse(values)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from auditor.demo.audit import run_demo
+
+    return run_demo(args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report-dir", help="write the reports here (default: reports/<run-id>/)")
+    p.add_argument(
+        "--database-url",
+        help="where runs are recorded (default: sqlite:///auditor.db, or $AUDITOR_DATABASE_URL)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display, just the summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditor",
+        description="Audit an online shop the way a customer meets it, and say what broke first.",
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("AUDITOR_CONFIG", DEFAULT_CONFIG),
+        help="the config file (default: auditor.toml, or $AUDITOR_CONFIG)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens in detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run an audit from the config now (e.g. before a campaign launch)")
+    p.add_argument("audit", help="the audit's name in the config")
+    p.add_argument("--base-url", help="audit this URL instead of the site's base_url (a preview deploy)")
+    _add_run_flags(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("crawl", help="crawl a site for dead links, no config needed")
+    p.add_argument("url", help="the start URL; everything on its host is crawled")
+    p.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
+    p.add_argument("--no-fragments", action="store_true", help="do not check #fragments")
+    p.add_argument("--no-sitemap", action="store_true", help="do not read the sitemap")
+    p.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (your own site only)")
+    p.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="crawl only internal URLs matching this (repeatable)",
+    )
+    p.add_argument(
+        "--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching this (repeatable)"
+    )
+    p.add_argument("--max-pages", type=int, help="pages fetched at most (default 10000)")
+    p.add_argument("--max-depth", type=int, help="clicks from the start page at most (default 25)")
+    p.add_argument("--max-time", type=float, metavar="SECONDS", help="stop crawling after this long")
+    p.add_argument("--concurrency", type=int, help="requests in flight at once (default 16)")
+    p.add_argument("--per-host", type=int, help="requests in flight at once to one host (default 8)")
+    p.add_argument("--delay", type=float, metavar="SECONDS", help="pause between requests to one host")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="one request's time limit (default 20)")
+    p.add_argument("--user-agent", help="the User-Agent header to send")
+    p.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header sent to the site's own host only (repeatable)",
+    )
+    p.add_argument(
+        "--cookie",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a cookie sent to the site's own host only (repeatable)",
+    )
+    _add_run_flags(p)
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("validate", help="check the config and list every problem")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("init", help="write a commented starter auditor.toml")
+    p.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("db", help="manage the database schema")
+    dbs = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    d = dbs.add_parser("upgrade", help="migrate to the newest schema (runs also do this by themselves)")
+    d.add_argument("revision", nargs="?", default="head")
+    d = dbs.add_parser("downgrade", help="migrate back to REVISION ('base' empties it)")
+    d.add_argument("revision")
+    dbs.add_parser("current", help="print the schema revision")
+    for d in dbs.choices.values():
+        d.add_argument(
+            "--database-url", help="default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db"
+        )
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("demo", help="audit the bundled demo shop with some faults switched on")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=None,
+        metavar="NAME[=VALUE]",
+        help="switch a fault on (repeatable; default: a few)",
+    )
+    p.add_argument("--no-faults", action="store_true", help="a healthy shop: expect no findings")
+    _add_run_flags(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("demo-shop", help="serve the bundled demo shop until Ctrl-C")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--smtp-host", default="127.0.0.1")
+    p.add_argument("--smtp-port", type=int, default=8025)
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="switch a fault on (repeatable; also $AUDITOR_DEMO_FAULTS)",
+    )
+    p.set_defaults(func=cmd_demo_shop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `auditor` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        print(f"auditor: invalid config: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    except UsageError as e:
+        print(f"auditor: {e}", file=sys.stderr)
+        return ExitCode.USAGE
+    except NothingMatched as e:
+        print(f"auditor: {e}", file=sys.stderr)
+        return ExitCode.NOTHING_MATCHED
+    except InfrastructureError as e:
+        print(f"auditor: {e}", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    except AuditorError as e:
+        print(f"auditor: {e}", file=sys.stderr)
+        return ExitCode.INFRASTRUCTURE
+    except KeyboardInterrupt:
+        print("auditor: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,371 @@
+"""`auditor.toml` -> validated settings, with every problem reported at once by its key path.
+
+Loading happens in three passes, each collecting problems rather than stopping at the first:
+TOML syntax, `${ENV_VAR}` expansion, then the pydantic models plus the cross references that
+only make sense once everything parsed (an audit naming an unknown check, a `needs` cycle, a
+check kind's own options). Values that came from the environment, and every header and cookie
+value, are secrets: `Settings.redact()` replaces them wherever text leaves the process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor.errors import ConfigError, Problem
+
+DEFAULT_CONFIG = "auditor.toml"
+DEFAULT_DATABASE_URL = "sqlite:///auditor.db"
+DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; auditor/0.1; site audit that follows links like a customer)"
+REDACTED = "**********"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CrawlLimits(_Model):
+    """How hard and how far a crawl may go on a site. Polite defaults for production."""
+
+    max_pages: int = Field(10_000, ge=1, description="pages fetched and parsed at most")
+    max_depth: int = Field(25, ge=0, description="clicks from the start page at most")
+    max_duration_s: float = Field(1800, gt=0, description="the crawl stops queueing new pages after this")
+    concurrency: int = Field(16, ge=1, le=512, description="requests in flight at once, all hosts")
+    per_host_concurrency: int = Field(8, ge=1, le=256, description="requests in flight at once, one host")
+    delay_s: float = Field(0.0, ge=0, description="pause between two requests to the same host")
+    request_timeout_s: float = Field(20.0, gt=0, le=600, description="one request's time limit")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="a page larger than this is cut")
+    retries: int = Field(2, ge=0, le=10, description="re-tries of a transient failure")
+    max_retry_after_s: float = Field(60.0, ge=0, description="a server's Retry-After is capped at this")
+    max_urls_per_path: int = Field(
+        50, ge=1, description="distinct query strings per path (stops calendars and session-id traps)"
+    )
+    respect_robots: bool = Field(True, description="honour robots.txt (turn off for your own site only)")
+
+
+class HostConfig(_Model):
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+
+
+class SiteConfig(_Model):
+    """A shop to audit."""
+
+    base_url: str
+    allow_orders: bool = False
+    user_agent: str = DEFAULT_USER_AGENT
+    # Sent only to the base URL's host, never to external links.
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    # Extra headers/cookies for other hosts of the shop (a CDN, a checkout domain).
+    hosts: dict[str, HostConfig] = {}
+    crawl: CrawlLimits = CrawlLimits()
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        return check_http_url(v)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc.lower()
+
+    def host_settings(self) -> dict[str, HostConfig]:
+        """Headers and cookies by host, the base URL's host included."""
+        out = {h.lower(): c for h, c in self.hosts.items()}
+        own = out.get(self.host, HostConfig())
+        out[self.host] = HostConfig(
+            headers={**own.headers, **self.headers}, cookies={**own.cookies, **self.cookies}
+        )
+        return out
+
+
+def check_http_url(v: str) -> str:
+    parts = urlsplit(v.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http(s) URL with a host, got {v!r}")
+    return v.strip()
+
+
+class CheckConfig(BaseModel):
+    """A configured check: `kind`, `needs`, `timeout_s`; every other key is the kind's option."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    needs: list[str] = []
+    timeout_s: float = Field(900.0, gt=0)
+    description: str = ""
+
+    def option_values(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class AuditConfig(_Model):
+    """A named set of checks run together against one site."""
+
+    checks: list[str] = Field(min_length=1)
+    site: str | None = None
+    schedule: str | None = None
+    description: str = ""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as e:
+            raise ValueError(f"not a 5-field cron expression ({e}): {v!r}") from None
+        return v
+
+
+class SettingsModel(_Model):
+    database_url: str = DEFAULT_DATABASE_URL
+    report_dir: str = "reports"
+    sites: dict[str, SiteConfig] = {}
+    checks: dict[str, CheckConfig] = {}
+    audits: dict[str, AuditConfig] = {}
+
+
+@dataclass
+class CheckSpec:
+    """A check ready to run: its kind's options validated."""
+
+    name: str
+    kind: str
+    options: BaseModel
+    needs: list[str] = field(default_factory=list)
+    timeout_s: float = 900.0
+    description: str = ""
+
+
+@dataclass
+class Settings:
+    """The validated configuration of one auditor installation."""
+
+    model: SettingsModel
+    checks: dict[str, CheckSpec]
+    source: Path | None = None
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def sites(self) -> dict[str, SiteConfig]:
+        return self.model.sites
+
+    @property
+    def audits(self) -> dict[str, AuditConfig]:
+        return self.model.audits
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the config are relative to the config file's folder."""
+        return self.source.parent if self.source else Path.cwd()
+
+    def database_url(self, override: str | None = None) -> str:
+        url = override or os.environ.get("AUDITOR_DATABASE_URL") or self.model.database_url
+        return resolve_sqlite_path(url, self.base_dir)
+
+    def report_root(self) -> Path:
+        return self.base_dir / self.model.report_dir
+
+    def site_for(self, audit: str) -> tuple[str, SiteConfig]:
+        name = self.audits[audit].site or next(iter(self.sites))
+        return name, self.sites[name]
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value replaced by asterisks."""
+        for s in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(s, REDACTED)
+        return text
+
+
+def resolve_sqlite_path(url: str, base: Path) -> str:
+    """Make a relative `sqlite:///file.db` path relative to `base`, so cron and CI find the same file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        rest = url[len(prefix) :]
+        if rest and rest != ":memory:":
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def load(path: str | Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate a config file. Raises ConfigError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem("", f"{p} does not exist; `auditor init` writes a starter config")], str(p)
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([Problem("", f"cannot read {p}: {e}")], str(p)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([Problem("", f"not valid TOML: {e}")], str(p)) from None
+    return from_dict(data, source=p.resolve(), environ=environ)
+
+
+def from_dict(
+    data: dict[str, Any], source: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Validate already-parsed config data. Raises ConfigError listing every problem."""
+    env = dict(os.environ) if environ is None else environ
+    problems: list[Problem] = []
+    secrets: set[str] = set()
+    data = _expand(data, env, (), problems, secrets)
+    model: SettingsModel | None = None
+    try:
+        model = SettingsModel.model_validate(data)
+    except ValidationError as e:
+        problems.extend(_problems(e))
+    checks: dict[str, CheckSpec] = {}
+    if model is not None:
+        checks = _check_specs(model, problems)
+        _cross_check(model, problems)
+        for site in model.sites.values():
+            for hc in site.host_settings().values():
+                secrets.update(v for v in [*hc.headers.values(), *hc.cookies.values()] if v)
+    if problems:
+        raise ConfigError(problems, str(source) if source else "")
+    assert model is not None
+    return Settings(model=model, checks=checks, source=source, secrets=frozenset(s for s in secrets if s))
+
+
+def _expand(
+    value: Any, env: dict[str, str], path: tuple[str, ...], problems: list[Problem], secrets: set[str]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, env, (*path, str(k)), problems, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, (*path, str(i)), problems, secrets) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in env:
+            if len(env[name]) >= 4:  # too short to be a credential, and would redact noise
+                secrets.add(env[name])
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(Problem(".".join(path), f"environment variable {name} is not set"))
+        return ""
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
+    out = []
+    for err in e.errors():
+        loc = [*prefix, *(str(x) for x in err["loc"])]
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling against the README's config reference)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append(Problem(".".join(loc), msg))
+    return out
+
+
+def _check_specs(model: SettingsModel, problems: list[Problem]) -> dict[str, CheckSpec]:
+    from auditor import registry
+
+    specs: dict[str, CheckSpec] = {}
+    for name, cc in model.checks.items():
+        cls = registry.get(cc.kind)
+        if cls is None:
+            known = ", ".join(registry.kinds())
+            problems.append(
+                Problem(f"checks.{name}.kind", f"unknown check kind {cc.kind!r} (known: {known})")
+            )
+            continue
+        try:
+            options = cls.Options.model_validate(cc.option_values())
+        except ValidationError as e:
+            problems.extend(_problems(e, ("checks", name)))
+            continue
+        specs[name] = CheckSpec(name, cc.kind, options, list(cc.needs), cc.timeout_s, cc.description)
+    return specs
+
+
+def _cross_check(model: SettingsModel, problems: list[Problem]) -> None:
+    for name, cc in model.checks.items():
+        for i, need in enumerate(cc.needs):
+            if need not in model.checks:
+                problems.append(Problem(f"checks.{name}.needs.{i}", f"no check named {need!r}"))
+            elif need == name:
+                problems.append(Problem(f"checks.{name}.needs.{i}", "a check cannot need itself"))
+    cycle = find_cycle({n: [d for d in c.needs if d in model.checks] for n, c in model.checks.items()})
+    if cycle:
+        problems.append(Problem("checks", "`needs` form a cycle: " + " -> ".join(cycle)))
+    for name, audit in model.audits.items():
+        for i, check in enumerate(audit.checks):
+            if check not in model.checks:
+                problems.append(Problem(f"audits.{name}.checks.{i}", f"no check named {check!r}"))
+        if audit.site is not None and audit.site not in model.sites:
+            problems.append(Problem(f"audits.{name}.site", f"no site named {audit.site!r}"))
+        if audit.site is None and len(model.sites) != 1:
+            what = "no site is configured" if not model.sites else "there are several sites"
+            problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle in `graph` as a path that starts and ends on the same node, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for d in graph.get(n, []):
+            if state.get(d) == 1:
+                return [*stack[stack.index(d) :], d]
+            if d not in state and (c := visit(d)):
+                return c
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in graph:
+        if n not in state and (c := visit(n)):
+            return c
+    return None
+
+
+def single_check(
+    base_url: str,
+    kind: str,
+    options: dict[str, Any],
+    *,
+    check_name: str,
+    site: dict[str, Any] | None = None,
+    database_url: str | None = None,
+    report_dir: str = "reports",
+) -> Settings:
+    """Settings for a one-check audit built from command-line flags (`auditor crawl URL`)."""
+    data: dict[str, Any] = {
+        "report_dir": report_dir,
+        "sites": {"site": {"base_url": base_url, **(site or {})}},
+        "checks": {check_name: {"kind": kind, **options}},
+        "audits": {check_name: {"checks": [check_name], "site": "site"}},
+    }
+    if database_url:
+        data["database_url"] = database_url
+    return from_dict(data, environ={})

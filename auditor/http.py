@@ -1,0 +1,56 @@
+"""The one place an httpx client is built: limits, timeouts, user agent, per-host headers.
+
+Site headers and cookies (often credentials for a staging site) are attached per request and
+only for the host they were configured for, so they never leak to external links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from auditor.config import CrawlLimits, HostConfig, SiteConfig
+
+
+def _host_hook(hosts: Mapping[str, HostConfig]):  # type: ignore[no-untyped-def]
+    async def add_host_headers(request: httpx.Request) -> None:
+        hc = hosts.get(request.url.netloc.decode("ascii", "replace").lower()) or hosts.get(
+            request.url.host.lower()
+        )
+        if hc is None:
+            return
+        for k, v in hc.headers.items():
+            request.headers[k] = v
+        if hc.cookies:
+            jar = "; ".join(f"{k}={v}" for k, v in hc.cookies.items())
+            existing = request.headers.get("cookie")
+            request.headers["cookie"] = f"{existing}; {jar}" if existing else jar
+
+    return add_host_headers
+
+
+def build_client(
+    site: SiteConfig,
+    limits: CrawlLimits | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An AsyncClient for auditing `site`: keep-alive, bounded pool, a timeout that is never none.
+
+    Redirects are not followed automatically: callers record every hop themselves.
+    """
+    lim = limits or site.crawl
+    return httpx.AsyncClient(
+        headers={"User-Agent": site.user_agent, "Accept-Language": "en;q=0.9, *;q=0.5"},
+        timeout=httpx.Timeout(lim.request_timeout_s),
+        limits=httpx.Limits(
+            max_connections=lim.concurrency,
+            max_keepalive_connections=lim.concurrency,
+            keepalive_expiry=30,
+        ),
+        follow_redirects=False,
+        event_hooks={"request": [_host_hook(site.host_settings())]},
+        transport=transport,
+        trust_env=False,
+    )

@@ -1,0 +1,265 @@
+"""run_audit(): the one place that knows the whole flow of a run.
+
+Checks run concurrently as far as `needs` allows, each under its own time limit. A check whose
+needs did not pass is `skip`; an exception in a check is `error`, never a crash of the run.
+Findings are recorded as they are emitted (a killed run keeps them); then the run is finished in
+the store and the reports are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from auditor import registry
+from auditor.check import CheckContext
+from auditor.config import CheckSpec, Settings
+from auditor.errors import InfrastructureError, NothingMatched
+from auditor.results import CheckResult, Finding, RunResult, RunStatus, Status, worst
+
+log = logging.getLogger("auditor.runner")
+
+FLUSH_EVERY_S = 1.0
+
+
+class Progress(Protocol):
+    """What the runner tells whoever watches a run (a terminal display, plain log lines)."""
+
+    def run_started(self, run: RunResult, checks: list[str]) -> None: ...
+    def check_started(self, name: str, kind: str) -> None: ...
+    def check_progress(self, name: str, counters: dict[str, Any]) -> None: ...
+    def check_finished(self, result: CheckResult) -> None: ...
+    def run_finished(self, run: RunResult) -> None: ...
+
+
+class Recorder(Protocol):
+    """The store, as the runner uses it (auditor.store.Store implements it)."""
+
+    def start_run(self, run: RunResult) -> None: ...
+    def record_findings(self, run_id: str, findings: list[Finding]) -> None: ...
+    def finish_check(self, run_id: str, result: CheckResult) -> None: ...
+    def finish_run(self, run: RunResult) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    """How to run an audit, beyond what the config says."""
+
+    trigger: str = "manual"
+    base_url: str | None = None
+    report_dir: Path | None = None
+    progress: Progress | None = None
+    recorder: Recorder | None = None
+    write_reports: bool = True
+    run_id: str | None = None
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: 20261123-094500-3f2a."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def plan(settings: Settings, audit: str) -> list[CheckSpec]:
+    """The audit's checks plus everything they need, dependencies first."""
+    if audit not in settings.audits:
+        known = ", ".join(sorted(settings.audits)) or "none are configured"
+        raise NothingMatched(f"no audit named {audit!r} (known: {known})")
+    ordered: list[CheckSpec] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        spec = settings.checks[name]
+        for need in spec.needs:
+            add(need)
+        ordered.append(spec)
+
+    for name in settings.audits[audit].checks:
+        add(name)
+    return ordered
+
+
+async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = None) -> RunResult:
+    """Run one audit end to end and return its result (also stored and reported)."""
+    opts = opts or RunOptions()
+    specs = plan(settings, audit)
+    site_name, site = settings.site_for(audit)
+    if opts.base_url:
+        site = site.model_copy(update={"base_url": opts.base_url})
+    started = datetime.now(UTC)
+    run = RunResult(
+        id=opts.run_id or new_run_id(started),
+        audit=audit,
+        site=site_name,
+        base_url=site.base_url,
+        trigger=opts.trigger,
+        started_at=started,
+    )
+    run.report_dir = opts.report_dir or settings.report_root() / run.id
+    run.report_dir.mkdir(parents=True, exist_ok=True)
+    execution = _Execution(settings, run, site, opts)
+    if opts.recorder:
+        await asyncio.to_thread(opts.recorder.start_run, run)
+    if opts.progress:
+        opts.progress.run_started(run, [s.name for s in specs])
+    try:
+        await execution.run_all(specs)
+        order = {s.name: i for i, s in enumerate(specs)}
+        run.checks.sort(key=lambda c: order[c.name])
+        run.status = RunStatus(worst([c.derived_status() for c in run.checks]).value)
+    except asyncio.CancelledError:
+        run.status = RunStatus.INTERRUPTED
+        raise
+    finally:
+        run.finished_at = datetime.now(UTC)
+        await execution.finish()
+        if opts.write_reports:
+            from auditor.report import write_reports
+
+            write_reports(run, run.report_dir)
+        if opts.progress:
+            opts.progress.run_finished(run)
+    return run
+
+
+@dataclass
+class _Execution:
+    settings: Settings
+    run: RunResult
+    site: Any
+    opts: RunOptions
+    pending: list[Finding] = field(default_factory=list)
+    results: dict[str, asyncio.Future[CheckResult]] = field(default_factory=dict)
+    flusher: asyncio.Task[None] | None = None
+
+    async def run_all(self, specs: list[CheckSpec]) -> None:
+        loop = asyncio.get_running_loop()
+        self.results = {s.name: loop.create_future() for s in specs}
+        if self.opts.recorder:
+            self.flusher = asyncio.create_task(self._flush_periodically())
+        tasks = [asyncio.create_task(self._run_one(s), name=f"check:{s.name}") for s in specs]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _run_one(self, spec: CheckSpec) -> None:
+        needed = [await self.results[n] for n in spec.needs]
+        failed = [r.name for r in needed if r.derived_status() not in (Status.PASS, Status.WARN)]
+        if failed:
+            result = CheckResult(status=Status.SKIP, message=f"skipped: {', '.join(failed)} did not pass")
+            result.name, result.kind = spec.name, spec.kind
+            result.started_at = result.finished_at = datetime.now(UTC)
+        else:
+            result = await self._execute(spec, {r.name: r.outputs for r in needed})
+        self.run.checks.append(result)
+        if self.opts.recorder:
+            await self._flush()
+            await asyncio.to_thread(self.opts.recorder.finish_check, self.run.id, result)
+        if self.opts.progress:
+            self.opts.progress.check_finished(result)
+        self.results[spec.name].set_result(result)
+
+    async def _execute(self, spec: CheckSpec, outputs: dict[str, Any]) -> CheckResult:
+        cls = registry.get(spec.kind)
+        assert cls is not None, f"config validation let an unknown kind through: {spec.kind}"
+        emitted: dict[str, Finding] = {}
+
+        def emit(f: Finding) -> None:
+            f = self._clean(f.finalize(spec.name, self.run.base_url))
+            emitted[f.fingerprint] = f
+            self.pending.append(f)
+
+        progress = self.opts.progress
+
+        def report_progress(**counters: Any) -> None:
+            if progress:
+                progress.check_progress(spec.name, counters)
+
+        ctx = CheckContext(
+            run_id=self.run.id,
+            name=spec.name,
+            site=self.site,
+            base_url=self.site.base_url,
+            report_dir=self.run.report_dir or Path(),
+            outputs=outputs,
+            emit=emit,
+            progress=report_progress,
+        )
+        if progress:
+            progress.check_started(spec.name, spec.kind)
+        started, t0 = datetime.now(UTC), time.monotonic()
+        try:
+            async with asyncio.timeout(spec.timeout_s):
+                result = await cls(spec.name, spec.options).run(ctx)
+        except TimeoutError:
+            result = CheckResult(message=f"did not finish within its time limit of {spec.timeout_s:g} s")
+            result.status = Status.ERROR
+        except InfrastructureError as e:
+            result = CheckResult(status=Status.ERROR, message=str(e))
+        except Exception as e:
+            log.error("check %s crashed:\n%s", spec.name, traceback.format_exc())
+            result = CheckResult(status=Status.ERROR, message=f"internal error: {type(e).__name__}: {e}")
+        for f in result.findings:
+            emit(f)
+        result.findings = list(emitted.values())
+        if result.status == Status.ERROR and any(f.severity == "error" for f in result.findings):
+            # What was found before the check broke is still a real failure of the site.
+            result.status = Status.FAIL
+        result.name, result.kind = spec.name, spec.kind
+        result.started_at, result.finished_at = started, datetime.now(UTC)
+        result.duration_s = time.monotonic() - t0
+        if result.message:
+            result.message = self.settings.redact(result.message)
+        result.outputs = self._clean_data(result.outputs)
+        return result
+
+    def _clean(self, f: Finding) -> Finding:
+        """The finding with every configured secret redacted (URLs, messages, evidence)."""
+        if not self.settings.secrets:
+            return f
+        r = self.settings.redact
+        f.url, f.message = r(f.url), r(f.message)
+        f.source = r(f.source) if f.source else f.source
+        f.sources = [r(s) for s in f.sources]
+        f.evidence = self._clean_data(f.evidence)
+        return f
+
+    def _clean_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not self.settings.secrets or not data:
+            return data
+        cleaned: dict[str, Any] = json.loads(self.settings.redact(json.dumps(data, default=str)))
+        return cleaned
+
+    async def _flush(self) -> None:
+        if not self.pending or not self.opts.recorder:
+            return
+        batch, self.pending = self.pending, []
+        await asyncio.to_thread(self.opts.recorder.record_findings, self.run.id, batch)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            await self._flush()
+
+    async def finish(self) -> None:
+        if self.flusher:
+            self.flusher.cancel()
+            await asyncio.gather(self.flusher, return_exceptions=True)
+        if self.opts.recorder:
+            await self._flush()
+            await asyncio.to_thread(self.opts.recorder.finish_run, self.run)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor import config
+from auditor.cli import starter_config
+from auditor.errors import ConfigError
+
+
+def problems(data: dict, environ: dict | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as e:
+        config.from_dict(data, environ=environ or {})
+    return [str(p) for p in e.value.problems]
+
+
+def minimal(**over: object) -> dict:
+    data: dict = {
+        "sites": {"shop": {"base_url": "https://shop.example.com"}},
+        "checks": {"links": {"kind": "crawl"}},
+        "audits": {"nightly": {"checks": ["links"]}},
+    }
+    data.update(over)
+    return data
+
+
+def test_the_starter_config_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "auditor.toml"
+    path.write_text(starter_config())
+    settings = config.load(path)
+    assert settings.audits["nightly"].schedule == "30 3 * * *"
+    assert settings.checks["links"].kind == "crawl"
+
+
+def test_it_reports_every_problem_at_once_with_its_key_path() -> None:
+    found = problems(
+        {
+            "sites": {"shop": {"base_url": "ftp://nope", "allow_orderz": True}},
+            "checks": {
+                "links": {"kind": "crawl", "max_pages": 0, "needs": ["ghost"]},
+                "mystery": {"kind": "no-such-kind"},
+            },
+            "audits": {"nightly": {"checks": ["links", "missing"], "schedule": "every day"}},
+        }
+    )
+    assert any(p.startswith("sites.shop.base_url: must be an http(s) URL") for p in found)
+    assert any(p.startswith("sites.shop.allow_orderz: unknown key") for p in found)
+    assert any(p.startswith("checks.mystery.kind: unknown check kind 'no-such-kind'") for p in found)
+    assert any(p.startswith("audits.nightly.schedule: not a 5-field cron") for p in found)
+    assert len(found) >= 4
+
+
+def test_it_checks_cross_references_once_the_shape_is_valid() -> None:
+    found = problems(
+        minimal(
+            checks={"links": {"kind": "crawl", "needs": ["ghost"]}},
+            audits={"nightly": {"checks": ["links", "missing"]}},
+        )
+    )
+    assert "checks.links.needs.0: no check named 'ghost'" in found
+    assert "audits.nightly.checks.1: no check named 'missing'" in found
+
+
+def test_it_reports_a_needs_cycle() -> None:
+    found = problems(
+        minimal(
+            checks={"a": {"kind": "crawl", "needs": ["b"]}, "b": {"kind": "crawl", "needs": ["a"]}},
+            audits={"nightly": {"checks": ["a"]}},
+        )
+    )
+    assert any("form a cycle: a -> b -> a" in p for p in found)
+
+
+def test_it_validates_a_check_kinds_own_options_with_the_check_path() -> None:
+    found = problems(minimal(checks={"links": {"kind": "crawl", "max_pagez": 3}}))
+    assert any(p.startswith("checks.links.max_pagez") for p in found)
+
+
+def test_it_expands_environment_variables_and_treats_them_as_secrets() -> None:
+    data = minimal()
+    data["sites"]["shop"]["headers"] = {"Authorization": "Bearer ${SHOP_TOKEN}"}
+    data["sites"]["shop"]["base_url"] = "${SHOP_URL:-https://default.example.com}"
+    settings = config.from_dict(data, environ={"SHOP_TOKEN": "s3cr3t-token"})
+    assert settings.sites["shop"].base_url == "https://default.example.com"
+    assert settings.sites["shop"].headers["Authorization"] == "Bearer s3cr3t-token"
+    assert settings.redact("sent Bearer s3cr3t-token to x") == "sent Bearer ********** to x"
+
+
+def test_it_names_a_missing_environment_variable_at_its_key_path() -> None:
+    data = minimal()
+    data["sites"]["shop"]["headers"] = {"Authorization": "Bearer ${SHOP_TOKEN}"}
+    assert "sites.shop.headers.Authorization: environment variable SHOP_TOKEN is not set" in problems(data)
+
+
+def test_it_asks_which_site_an_audit_targets_when_there_are_several() -> None:
+    data = minimal()
+    data["sites"]["other"] = {"base_url": "https://other.example.com"}
+    assert any(p.startswith("audits.nightly.site: name the site") for p in problems(data))
+
+
+def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "auditor.toml"
+    path.write_text('database_url = "sqlite:///data/a.db"\n')
+    settings = config.load(path)
+    assert settings.database_url() == f"sqlite:///{tmp_path / 'data' / 'a.db'}"
+
+
+def test_it_reports_a_toml_syntax_error_and_a_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sites\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(bad)
+    with pytest.raises(ConfigError, match="auditor init"):
+        config.load(tmp_path / "absent.toml")

@@ -1,0 +1,61 @@
+"""The README is the manual: every config key, check kind, command and flag must appear in it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from auditor import config, registry
+from auditor.cli import build_parser
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def model_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+CONFIG_KEYS = sorted(
+    {
+        *model_keys(config.SettingsModel),
+        *model_keys(config.SiteConfig),
+        *model_keys(config.CrawlLimits),
+        *model_keys(config.CheckConfig),
+        *model_keys(config.AuditConfig),
+        *(k for kind in registry.kinds() for k in model_keys(registry.get(kind).Options)),  # type: ignore[union-attr]
+    }
+)
+
+
+@pytest.mark.parametrize("key", CONFIG_KEYS)
+def test_every_config_key_is_documented(key: str) -> None:
+    assert f"{key}" in README and (f"`{key}" in README or f"{key} =" in README or f".{key}" in README)
+
+
+@pytest.mark.parametrize("kind", registry.kinds())
+def test_every_check_kind_is_documented(kind: str) -> None:
+    assert f'kind = "{kind}"' in README or f"`{kind}`" in README
+
+
+def commands_and_flags() -> list[str]:
+    out = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    out.append(f"{prefix}{name}")
+                    walk(sub, f"{prefix}{name} ")
+            else:
+                out.extend(o for o in action.option_strings if o.startswith("--") and o != "--help")
+
+    walk(build_parser(), "auditor ")
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("item", commands_and_flags())
+def test_every_command_and_flag_is_documented(item: str) -> None:
+    assert item in README
