@@ -90,7 +90,7 @@ class Finding:
         if not self.source and self.sources:
             self.source = self.sources[0]
         raw = "\x1f".join([check, self.kind, site_relative(self.url, base_url), self.key])
-        self.fingerprint = hashlib.sha256(raw.encode()).hexdigest()[:16]
+        self.fingerprint = hashlib.sha256(raw.encode(errors="surrogatepass")).hexdigest()[:16]
         return self
 
     def to_dict(self) -> dict[str, Any]:

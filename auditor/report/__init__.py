@@ -1,0 +1,31 @@
+"""Run reports: report.json, report.html, junit.xml and summary.md, written after every run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.report.html import render_html
+from auditor.report.json import render_json
+from auditor.report.junit import render_junit
+from auditor.report.markdown import render_markdown
+from auditor.results import RunResult
+
+__all__ = ["render_html", "render_json", "render_junit", "render_markdown", "write_reports"]
+
+
+def write_reports(run: RunResult, directory: Path) -> dict[str, Path]:
+    """Write report.json, report.html, junit.xml and summary.md into `directory` (created)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = {
+        "json": ("report.json", render_json(run)),
+        "html": ("report.html", render_html(run, directory)),
+        "junit": ("junit.xml", render_junit(run)),
+        "markdown": ("summary.md", render_markdown(run)),
+    }
+    paths: dict[str, Path] = {}
+    for key, (name, text) in contents.items():
+        path = directory / name
+        # A badly decoded page can leave lone surrogates in site text: keep writing, mark them.
+        path.write_text(text, encoding="utf-8", errors="replace")
+        paths[key] = path
+    return paths

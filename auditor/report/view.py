@@ -1,0 +1,106 @@
+"""The shape every report shares: findings grouped by check and kind, worst first, capped."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.results import Artifact, CheckResult, Finding, RunResult, Severity, Status
+
+# A URL broken on 10,000 pages is one finding; list this many of its pages and count the rest.
+MAX_SOURCES = 20
+# Findings shown per (check, kind) group in the HTML report before "and N more".
+MAX_FINDINGS_PER_GROUP = 200
+
+# XML 1.0 forbids these code points even when escaped; site text can contain any of them.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+_CHECK_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.PASS: 3, Status.SKIP: 4}
+
+
+def xml_safe(text: str | None) -> str:
+    """`text` with the characters XML cannot carry removed."""
+    return _INVALID_XML.sub("", text or "")
+
+
+@dataclass
+class KindGroup:
+    """The findings of one kind in one check."""
+
+    check: str
+    kind: str
+    findings: list[Finding]
+
+    @property
+    def severity(self) -> Severity:
+        errors = any(f.severity == Severity.ERROR for f in self.findings)
+        return Severity.ERROR if errors else Severity.WARNING
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+
+@dataclass
+class CheckView:
+    """One check with its findings grouped by kind (kinds with errors first)."""
+
+    result: CheckResult
+    status: Status
+    groups: list[KindGroup] = field(default_factory=list)
+    artifacts: list[tuple[Artifact, str]] = field(default_factory=list)
+
+
+def group_by_kind(check: CheckResult) -> list[KindGroup]:
+    """`check`'s findings grouped by kind: groups holding errors first, then by size."""
+    by_kind: dict[str, list[Finding]] = {}
+    for f in check.findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    groups = [KindGroup(check.name, kind, fs) for kind, fs in by_kind.items()]
+    groups.sort(key=lambda g: (g.severity != Severity.ERROR, -len(g.findings), g.kind))
+    return groups
+
+
+def check_views(run: RunResult, directory: Path | None = None) -> list[CheckView]:
+    """The run's checks, failing ones first, each with grouped findings and relative artifact links."""
+    base = directory or run.report_dir
+    views = [
+        CheckView(
+            result=c,
+            status=c.derived_status(),
+            groups=group_by_kind(c),
+            artifacts=[(a, artifact_href(a.path, base)) for a in c.artifacts],
+        )
+        for c in run.checks
+    ]
+    views.sort(key=lambda v: _CHECK_ORDER[v.status])
+    return views
+
+
+def artifact_href(path: Path, base: Path | None) -> str:
+    """A link to `path` relative to the report folder, so the folder can be moved or uploaded."""
+    if path.is_absolute() and base is not None:
+        return Path(os.path.relpath(path, base)).as_posix()
+    return path.as_posix()
+
+
+def headline(run: RunResult) -> str:
+    """One sentence a shop owner reads first."""
+    stats = run.stats()
+    errors, warnings = int(stats["errors"]), int(stats["warnings"])
+    failed = [c.name for c in run.checks if c.derived_status() == Status.FAIL]
+    crashed = [c.name for c in run.checks if c.derived_status() == Status.ERROR]
+    parts: list[str] = []
+    if failed:
+        parts.append(f"{len(failed)} check(s) found problems customers would hit ({', '.join(failed)})")
+    if crashed:
+        parts.append(f"{len(crashed)} check(s) could not run ({', '.join(crashed)})")
+    if not parts:
+        parts.append("Every check passed" if not warnings else "Every check passed, with warnings")
+    return f"{'; '.join(parts)}. {errors} error(s), {warnings} warning(s)."
