@@ -229,21 +229,21 @@ def from_dict(
     problems: list[Problem] = []
     secrets: set[str] = set()
     data = _expand(data, env, (), problems, secrets)
-    model: SettingsModel | None = None
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as e:
         problems.extend(_problems(e))
-    checks: dict[str, CheckSpec] = {}
-    if model is not None:
-        checks = _check_specs(model, problems)
-        _cross_check(model, problems)
-        for site in model.sites.values():
-            for hc in site.host_settings().values():
-                secrets.update(v for v in [*hc.headers.values(), *hc.cookies.values()] if v)
+        # Keep going with the entries that are valid, so the cross references and the check
+        # kinds' own options are reported too, in the same pass.
+        model = _valid_entries(data)
+    names = {k: set(v) if isinstance(v, dict) else set() for k, v in data.items()}
+    checks = _check_specs(model, problems)
+    _cross_check(model, names, problems)
+    for site in model.sites.values():
+        for hc in site.host_settings().values():
+            secrets.update(v for v in [*hc.headers.values(), *hc.cookies.values()] if v)
     if problems:
         raise ConfigError(problems, str(source) if source else "")
-    assert model is not None
     return Settings(model=model, checks=checks, source=source, secrets=frozenset(s for s in secrets if s))
 
 
@@ -284,6 +284,21 @@ def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
     return out
 
 
+def _valid_entries(data: dict[str, Any]) -> SettingsModel:
+    """A model of only the sites, checks and audits that are valid on their own."""
+    sections: dict[str, Any] = {}
+    for key, cls in (("sites", SiteConfig), ("checks", CheckConfig), ("audits", AuditConfig)):
+        raw = data.get(key)
+        good: dict[str, Any] = {}
+        for name, value in raw.items() if isinstance(raw, dict) else ():
+            try:
+                good[name] = cls.model_validate(value)
+            except ValidationError:
+                continue
+        sections[key] = good
+    return SettingsModel.model_construct(**sections)
+
+
 def _check_specs(model: SettingsModel, problems: list[Problem]) -> dict[str, CheckSpec]:
     from auditor import registry
 
@@ -305,10 +320,12 @@ def _check_specs(model: SettingsModel, problems: list[Problem]) -> dict[str, Che
     return specs
 
 
-def _cross_check(model: SettingsModel, problems: list[Problem]) -> None:
+def _cross_check(model: SettingsModel, names: dict[str, set[str]], problems: list[Problem]) -> None:
+    """References between sections; `names` has every entry's name, valid or not."""
+    checks, sites = names.get("checks", set()), names.get("sites", set())
     for name, cc in model.checks.items():
         for i, need in enumerate(cc.needs):
-            if need not in model.checks:
+            if need not in checks:
                 problems.append(Problem(f"checks.{name}.needs.{i}", f"no check named {need!r}"))
             elif need == name:
                 problems.append(Problem(f"checks.{name}.needs.{i}", "a check cannot need itself"))
@@ -317,12 +334,12 @@ def _cross_check(model: SettingsModel, problems: list[Problem]) -> None:
         problems.append(Problem("checks", "`needs` form a cycle: " + " -> ".join(cycle)))
     for name, audit in model.audits.items():
         for i, check in enumerate(audit.checks):
-            if check not in model.checks:
+            if check not in checks:
                 problems.append(Problem(f"audits.{name}.checks.{i}", f"no check named {check!r}"))
-        if audit.site is not None and audit.site not in model.sites:
+        if audit.site is not None and audit.site not in sites:
             problems.append(Problem(f"audits.{name}.site", f"no site named {audit.site!r}"))
-        if audit.site is None and len(model.sites) != 1:
-            what = "no site is configured" if not model.sites else "there are several sites"
+        if audit.site is None and len(sites) != 1:
+            what = "no site is configured" if not sites else "there are several sites"
             problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
 
 

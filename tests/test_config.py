@@ -84,7 +84,9 @@ def test_it_expands_environment_variables_and_treats_them_as_secrets() -> None:
     settings = config.from_dict(data, environ={"SHOP_TOKEN": "s3cr3t-token"})
     assert settings.sites["shop"].base_url == "https://default.example.com"
     assert settings.sites["shop"].headers["Authorization"] == "Bearer s3cr3t-token"
-    assert settings.redact("sent Bearer s3cr3t-token to x") == "sent Bearer ********** to x"
+    # The whole header value is a secret, and so is the environment value on its own.
+    assert settings.redact("sent Bearer s3cr3t-token to x") == "sent ********** to x"
+    assert settings.redact("token=s3cr3t-token") == "token=**********"
 
 
 def test_it_names_a_missing_environment_variable_at_its_key_path() -> None:

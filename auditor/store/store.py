@@ -1,0 +1,228 @@
+"""The Store: where runs, check results and findings are written as they happen and read back."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from auditor.errors import StoreError
+from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
+from auditor.store.migrate import _wrap, upgrade
+from auditor.store.models import CheckRow, FindingRow, RunRow
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of run history: what `auditor runs` lists."""
+
+    id: str
+    audit: str
+    site: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    stats: dict[str, int | float]
+
+
+def process_start(pid: int) -> str | None:
+    """A marker of when process `pid` started (Linux /proc), so a reused pid is not mistaken for it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime) counted after the parenthesised command name, which may hold spaces.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(pid: int, marker: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    now = process_start(pid)
+    return marker is None or now is None or now == marker
+
+
+class Store:
+    """A connection to auditor's database. Open it with `Store.open(url)`."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to the database at `url`, migrating it to the newest schema unless told not to."""
+        if migrate:
+            upgrade(url)
+        try:
+            engine = create_engine(url)
+            with engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            raise _wrap(url, "open", exc) from exc
+        return cls(url, engine)
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark `interrupted` the runs left `running` on this host by a process that is gone."""
+        host = socket.gethostname()
+        marked: list[str] = []
+        with self._session.begin() as s:
+            running = select(RunRow).where(RunRow.status == RunStatus.RUNNING, RunRow.hostname == host)
+            for row in s.scalars(running):
+                if row.pid is None or not _alive(row.pid, row.process_start):
+                    row.status = str(RunStatus.INTERRUPTED)
+                    marked.append(row.id)
+        return marked
+
+    def start_run(self, run: RunResult) -> None:
+        """Record that `run` has started, with who runs it."""
+        pid = os.getpid()
+        with self._session.begin() as s:
+            s.add(
+                RunRow(
+                    id=run.id,
+                    audit=run.audit,
+                    site=run.site,
+                    base_url=run.base_url,
+                    trigger=run.trigger,
+                    status=str(RunStatus.RUNNING),
+                    started_at=run.started_at,
+                    pid=pid,
+                    hostname=socket.gethostname(),
+                    process_start=process_start(pid),
+                    report_dir=str(run.report_dir) if run.report_dir else None,
+                    stats={},
+                )
+            )
+
+    def record_findings(self, run_id: str, findings: list[Finding]) -> None:
+        """Write `findings` now; one already stored (same check and fingerprint) is updated."""
+        if not findings:
+            return
+        with self._session.begin() as s:
+            keys = {(f.check, f.fingerprint) for f in findings}
+            existing = {
+                (r.check, r.fingerprint): r
+                for r in s.scalars(
+                    select(FindingRow).where(
+                        FindingRow.run_id == run_id,
+                        FindingRow.fingerprint.in_({fp for _, fp in keys}),
+                    )
+                )
+            }
+            for f in findings:
+                row = existing.get((f.check, f.fingerprint))
+                if row is None:
+                    row = FindingRow(run_id=run_id, check=f.check, fingerprint=f.fingerprint)
+                    s.add(row)
+                    existing[(f.check, f.fingerprint)] = row
+                row.kind = f.kind
+                row.severity = str(f.severity)
+                row.url = f.url
+                row.source = f.source
+                row.sources = list(f.sources)
+                row.element = f.element
+                row.message = f.message
+                row.evidence = dict(f.evidence)
+
+    def finish_check(self, run_id: str, result: CheckResult) -> None:
+        """Record the outcome of one check (inserted, or updated if recorded before)."""
+        with self._session.begin() as s:
+            row = s.scalar(select(CheckRow).where(CheckRow.run_id == run_id, CheckRow.name == result.name))
+            if row is None:
+                row = CheckRow(run_id=run_id, name=result.name)
+                s.add(row)
+            row.kind = result.kind
+            row.status = str(result.derived_status())
+            row.message = result.message
+            row.started_at = result.started_at
+            row.finished_at = result.finished_at
+            row.duration_s = result.duration_s
+            row.stats = dict(result.stats)
+            row.outputs = dict(result.outputs)
+
+    def finish_run(self, run: RunResult) -> None:
+        """Record how `run` ended: its status, end time and totals."""
+        with self._session.begin() as s:
+            row = s.get(RunRow, run.id)
+            if row is None:
+                raise StoreError(f"run {run.id} was never started in the store")
+            row.status = str(run.status)
+            row.finished_at = run.finished_at
+            row.stats = run.stats()
+            row.report_dir = str(run.report_dir) if run.report_dir else row.report_dir
+
+    def recent_runs(self, limit: int = 20, audit: str | None = None) -> list[RunSummary]:
+        """The newest runs first, optionally of one audit only."""
+        q = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
+        if audit is not None:
+            q = q.where(RunRow.audit == audit)
+        with self._session() as s:
+            return [
+                RunSummary(r.id, r.audit, r.site, RunStatus(r.status), r.started_at, r.finished_at, r.stats)
+                for r in s.scalars(q)
+            ]
+
+    def load_run(self, run_id: str) -> RunResult | None:
+        """Rebuild a run with its checks and findings from the database, or None if unknown."""
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                return None
+            checks = {
+                c.name: CheckResult(
+                    status=Status(c.status),
+                    outputs=c.outputs,
+                    stats=c.stats,
+                    message=c.message,
+                    name=c.name,
+                    kind=c.kind,
+                    started_at=c.started_at,
+                    finished_at=c.finished_at,
+                    duration_s=c.duration_s,
+                )
+                for c in s.scalars(select(CheckRow).where(CheckRow.run_id == run_id).order_by(CheckRow.id))
+            }
+            for f in s.scalars(select(FindingRow).where(FindingRow.run_id == run_id).order_by(FindingRow.id)):
+                finding = Finding(
+                    kind=f.kind,
+                    severity=Severity(f.severity),
+                    url=f.url,
+                    message=f.message,
+                    source=f.source,
+                    element=f.element,
+                    evidence=f.evidence,
+                    sources=list(f.sources),
+                    check=f.check,
+                    fingerprint=f.fingerprint,
+                )
+                # Findings of a check that never finished (a killed run) still belong somewhere.
+                check = checks.setdefault(f.check, CheckResult(name=f.check, status=Status.ERROR))
+                check.findings.append(finding)
+            return RunResult(
+                id=row.id,
+                audit=row.audit,
+                site=row.site,
+                base_url=row.base_url,
+                trigger=row.trigger,
+                started_at=row.started_at,
+                status=RunStatus(row.status),
+                finished_at=row.finished_at,
+                checks=list(checks.values()),
+                report_dir=Path(row.report_dir) if row.report_dir else None,
+            )
