@@ -1,1 +1,3 @@
 """Built-in check kinds. Importing this package registers them (see `auditor.registry`)."""
+
+from auditor.checks import crawl  # noqa: F401
