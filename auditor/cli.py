@@ -53,6 +53,21 @@ def _open_store(settings: Settings, database_url: str | None) -> Any:
     return store
 
 
+class RedactingFilter(logging.Filter):
+    """Replaces the config's secrets in every log record, whatever logged it."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.settings.redact(record.getMessage()), None
+        if record.exc_info:
+            record.exc_text = self.settings.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
 def execute(
     settings: Settings,
     audit: str,
@@ -67,6 +82,9 @@ def execute(
     from auditor import progress
     from auditor.runner import RunOptions, run_audit
 
+    redactor = RedactingFilter(settings)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
     store = _open_store(settings, database_url)
     try:
         opts = RunOptions(

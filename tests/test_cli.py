@@ -145,3 +145,17 @@ def test_a_bad_flag_value_is_a_usage_error(tmp_path: Path) -> None:
     result = auditor("crawl", "http://127.0.0.1:9/", "--cookie", "novalue", cwd=tmp_path)
     assert result.returncode == 2
     assert "--cookie must look like NAME=VALUE" in result.stderr
+
+
+def test_secrets_are_redacted_from_log_lines() -> None:
+    import logging
+
+    from auditor import config
+    from auditor.cli import RedactingFilter
+
+    settings = config.single_check(
+        "http://127.0.0.1:9/", "crawl", {}, check_name="links", site={"headers": {"X-Key": "hunter2-key"}}
+    )
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "sent %s", ("hunter2-key",), None)
+    assert RedactingFilter(settings).filter(record)
+    assert record.getMessage() == "sent **********"
