@@ -1,0 +1,321 @@
+"""The demo shop as a Starlette app: catalogue, cart, guest checkout, fake card payment.
+
+Every fault is decided here or in the templates, from the `Faults` the app was built with; the
+healthy shop (no faults) has no broken link, image, script or fragment anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from auditor.demo.catalog import BY_SLUG, CURRENCY, PRODUCTS, Product, format_cents
+from auditor.demo.faults import Faults
+from auditor.demo.gateway import Gateway, UnknownCard
+from auditor.demo.store import Customer, Order, Store
+
+HERE = Path(__file__).parent
+CART_COOKIE = "cart"
+COURSE_PDF = HERE / "files" / "complete-course.pdf"
+
+# The information pages: path -> page title; each has a template named after its path.
+INFO_PAGES = {"/about": "About us", "/faq": "FAQ", "/terms": "Terms of sale", "/contact": "Contact"}
+# Pages a visitor can reach by links; the sitemap lists exactly these (products are added).
+PUBLIC_PAGES = ("/", *INFO_PAGES, "/cart")
+# What `stale-sitemap` lists although it was removed, and what it leaves out although linked.
+REMOVED_PAGE = "/products/summer-sale-bundle"
+UNLISTED_PAGE = "/contact"
+
+
+class Shop:
+    """The request handlers, sharing one store, gateway, template set and fault list."""
+
+    def __init__(self, faults: Faults, smtp_host: str, smtp_port: int) -> None:
+        self.faults = faults
+        self.smtp_host = smtp_host
+        self.smtp_port = smtp_port
+        self.store = Store()
+        self.gateway = Gateway()
+        # Held from the "already paid?" check until the order is marked paid, so that two pay
+        # POSTs for one order (a double click) can never both charge in the healthy shop.
+        self.paying = asyncio.Lock()
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals.update(faults=faults, image_stem=self.image_stem)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def image_stem(self, product: Product) -> str:
+        """The image file stem for a product; `dead-image` renames the tote's to a missing file."""
+        if "dead-image" in self.faults and product.slug == "canvas-tote-bag":
+            return f"{product.image}-v2"
+        return product.image
+
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("title", "")
+        body = self.templates.get_template(name).render(path=request.url.path, **context)
+        return HTMLResponse(body, status_code=status)
+
+    def cart_id(self, request: Request) -> str | None:
+        return request.cookies.get(CART_COOKIE)
+
+    # --- catalogue -------------------------------------------------------------------------
+
+    async def catalogue(self, request: Request) -> Response:
+        """GET /: every product."""
+        return self.render(request, "catalogue.html.j2", products=PRODUCTS)
+
+    async def product(self, request: Request) -> Response:
+        """GET /products/<slug>: one product with its add-to-cart form."""
+        product = BY_SLUG.get(request.path_params["slug"])
+        if product is None:
+            raise HTTPException(404)
+        return self.render(request, "product.html.j2", title=product.name, product=product)
+
+    async def page(self, request: Request) -> Response:
+        """GET /about, /faq, /terms, /contact."""
+        path = request.url.path
+        return self.render(request, f"{path.strip('/')}.html.j2", title=INFO_PAGES[path])
+
+    # --- cart ------------------------------------------------------------------------------
+
+    async def cart(self, request: Request) -> Response:
+        """GET /cart: the cart's lines and total."""
+        lines = self.store.cart(self.cart_id(request) or "")
+        total = format_cents(sum(line.total_cents for line in lines))
+        return self.render(request, "cart.html.j2", title="Cart", lines=lines, total=total)
+
+    async def cart_count(self, request: Request) -> Response:
+        """GET /cart/count: {"count": items in the cart}, for the header badge."""
+        lines = self.store.cart(self.cart_id(request) or "")
+        return JSONResponse({"count": sum(line.quantity for line in lines)})
+
+    async def cart_add(self, request: Request) -> Response:
+        """POST /cart/add (product, quantity): starts a cart cookie if needed."""
+        form = await request.form()
+        slug = str(form.get("product", ""))
+        try:
+            quantity = int(str(form.get("quantity", "1")))
+        except ValueError:
+            quantity = 1
+        cart_id = self.cart_id(request) or self.store.new_cart_id()
+        try:
+            self.store.add(cart_id, slug, quantity)
+        except KeyError:
+            raise HTTPException(400, f"unknown product {slug!r}") from None
+        response = RedirectResponse("/cart", status_code=303)
+        response.set_cookie(CART_COOKIE, cart_id, httponly=True, samesite="lax")
+        return response
+
+    async def cart_remove(self, request: Request) -> Response:
+        """POST /cart/remove (product)."""
+        form = await request.form()
+        self.store.remove(self.cart_id(request) or "", str(form.get("product", "")))
+        return RedirectResponse("/cart", status_code=303)
+
+    # --- checkout and payment --------------------------------------------------------------
+
+    async def checkout(self, request: Request) -> Response:
+        """GET/POST /checkout: the guest's name, email and address; an order, then /pay."""
+        lines = self.store.cart(self.cart_id(request) or "")
+        total = format_cents(sum(line.total_cents for line in lines))
+        if request.method == "GET":
+            return self.render(
+                request, "checkout.html.j2", title="Checkout", lines=lines, total=total, errors=[], form={}
+            )
+        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        errors = [
+            label
+            for key, label in (("name", "your name"), ("email", "your email"), ("address", "your address"))
+            if not form.get(key)
+        ]
+        if form.get("email") and "@" not in form["email"]:
+            errors.append("a valid email address")
+        if not lines:
+            errors.append("something in your cart")
+        if errors:
+            return self.render(
+                request,
+                "checkout.html.j2",
+                title="Checkout",
+                lines=lines,
+                total=total,
+                errors=errors,
+                form=form,
+            )
+        order = self.store.place(Customer(form["name"], form["email"], form["address"]), lines)
+        return RedirectResponse(f"/pay?order={order.number}", status_code=303)
+
+    def pending_order(self, number: str) -> Order:
+        order = self.store.order(number)
+        if order is None:
+            raise HTTPException(404, "no such order")
+        return order
+
+    async def pay_form(self, request: Request) -> Response:
+        """GET /pay?order=N: the card form (or the thank-you page once paid)."""
+        number = request.query_params.get("order", "")
+        if not number:
+            return RedirectResponse("/cart", status_code=303)
+        order = self.pending_order(number)
+        if order.paid:
+            return RedirectResponse(f"/thank-you/{order.number}", status_code=303)
+        return self.render(
+            request,
+            "pay.html.j2",
+            title="Payment",
+            order=order,
+            total=format_cents(order.total_cents),
+            error="",
+        )
+
+    async def pay(self, request: Request) -> Response:
+        """POST /pay (order, card, expiry, cvc): charge once, then the thank-you page."""
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        order = self.pending_order(form.get("order", ""))
+        if "checkout-error" in self.faults:
+            raise HTTPException(500, "payment service unavailable")
+        missing = [k for k in ("card", "expiry", "cvc") if not form.get(k, "").strip()]
+        if missing:
+            return self.pay_error(request, order, "Please fill in the card number, expiry date and CVC.")
+        async with self.paying:
+            if order.paid and "double-submit" not in self.faults:
+                return RedirectResponse(f"/thank-you/{order.number}", status_code=303)
+            return self.charge(request, order, form["card"])
+
+    def charge(self, request: Request, order: Order, card: str) -> Response:
+        """Charge the card for the order; the thank-you redirect, or the pay page with why not."""
+        try:
+            charge = self.gateway.charge(
+                email=order.customer.email,
+                amount=order.total_cents,
+                currency=CURRENCY,
+                card=card,
+                order=order.number,
+            )
+        except UnknownCard:
+            return self.pay_error(
+                request, order, "That card number is not valid. Please check it and try again."
+            )
+        if not charge.succeeded or "declined-after-charge" in self.faults:
+            return self.pay_error(request, order, "Your card was declined. No payment was taken.")
+        self.store.mark_paid(order)
+        response = RedirectResponse(f"/thank-you/{order.number}", status_code=303)
+        response.delete_cookie(CART_COOKIE)
+        self.store.clear(self.cart_id(request) or "")
+        return response
+
+    def pay_error(self, request: Request, order: Order, message: str) -> Response:
+        return self.render(
+            request,
+            "pay.html.j2",
+            title="Payment",
+            order=order,
+            total=format_cents(order.total_cents),
+            error=message,
+        )
+
+    async def thank_you(self, request: Request) -> Response:
+        """GET /thank-you/<order>: the order number, total and downloads of a paid order."""
+        order = self.store.order(request.path_params["order"])
+        if order is None or not order.paid:
+            raise HTTPException(404)
+        return self.render(
+            request,
+            "thank_you.html.j2",
+            title="Thank you",
+            order=order,
+            total=format_cents(order.total_cents),
+        )
+
+    async def download(self, request: Request) -> Response:
+        """GET /download/<token>: the e-book PDF."""
+        if self.store.download(request.path_params["token"]) is None:
+            raise HTTPException(404)
+        return Response(
+            COURSE_PDF.read_bytes(),
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="the-complete-course.pdf"'},
+        )
+
+    # --- machine-readable ------------------------------------------------------------------
+
+    async def sitemap(self, request: Request) -> Response:
+        """GET /sitemap.xml: every public page."""
+        base = str(request.base_url).rstrip("/")
+        paths = [*PUBLIC_PAGES, *(f"/products/{p.slug}" for p in PRODUCTS)]
+        if "stale-sitemap" in self.faults:
+            paths = [p for p in paths if p != UNLISTED_PAGE] + [REMOVED_PAGE]
+        urls = "".join(f"  <url><loc>{base}{p}</loc></url>\n" for p in paths)
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n'
+        return Response(body, media_type="application/xml")
+
+    async def robots(self, request: Request) -> Response:
+        """GET /robots.txt: keeps crawlers out of the cart, checkout and test endpoints."""
+        base = str(request.base_url).rstrip("/")
+        rules = "".join(f"Disallow: {p}\n" for p in ("/cart", "/checkout", "/pay", "/_test/"))
+        return PlainTextResponse(f"User-agent: *\n{rules}\nSitemap: {base}/sitemap.xml\n")
+
+    async def ledger(self, request: Request) -> Response:
+        """GET /_test/ledger?email=...: the gateway's charges for that email, as JSON."""
+        email = request.query_params.get("email", "").strip()
+        if not email:
+            return JSONResponse({"error": "pass ?email=ADDRESS"}, status_code=400)
+        charges = [c.as_json() for c in self.gateway.charges_for(email)]
+        return JSONResponse({"email": email, "charges": charges})
+
+    # --- errors ----------------------------------------------------------------------------
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        """The shop's own 404 and error pages."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        return self.render(
+            request, "error.html.j2", status, title="Not found" if status == 404 else "Error", code=status
+        )
+
+
+def create_app(
+    faults: Faults | None = None, smtp_host: str = "127.0.0.1", smtp_port: int = 8025
+) -> Starlette:
+    """Build the demo shop with the given faults switched on (none: a healthy shop)."""
+    shop = Shop(faults or Faults(), smtp_host, smtp_port)
+    routes = [
+        Route("/", shop.catalogue),
+        Route("/products/{slug}", shop.product),
+        *(Route(p, shop.page) for p in INFO_PAGES),
+        Route("/cart", shop.cart),
+        Route("/cart/count", shop.cart_count),
+        Route("/cart/add", shop.cart_add, methods=["POST"]),
+        Route("/cart/remove", shop.cart_remove, methods=["POST"]),
+        Route("/checkout", shop.checkout, methods=["GET", "POST"]),
+        Route("/pay", shop.pay_form, methods=["GET"]),
+        Route("/pay", shop.pay, methods=["POST"]),
+        Route("/thank-you/{order}", shop.thank_you),
+        Route("/download/{token}", shop.download),
+        Route("/sitemap.xml", shop.sitemap),
+        Route("/robots.txt", shop.robots),
+        Route("/_test/ledger", shop.ledger),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: shop.error, 500: shop.error})
+    app.state.shop = shop
+    return app
