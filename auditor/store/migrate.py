@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 import auditor
 from auditor.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest revision in alembic/versions (a test keeps them equal). Knowing it without loading
+# Alembic lets every run skip Alembic, about 0.6 s of imports, when the schema is current.
+HEAD = "0001"
 
 
 def script_location() -> Path:
@@ -26,6 +31,8 @@ def script_location() -> Path:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for the database at `url`, without any alembic.ini."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location()))
     # `%` is interpolation syntax in the config parser; a password may contain it.
@@ -54,6 +61,8 @@ def _wrap(url: str, action: str, exc: Exception) -> StoreError:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` forward to `revision` (the newest by default)."""
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
@@ -62,6 +71,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     """Migrate the database at `url` back to `revision` (`base` removes every table)."""
+    from alembic import command
+
     try:
         command.downgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
@@ -70,11 +81,25 @@ def downgrade(url: str, revision: str) -> None:
 
 def current(url: str) -> str | None:
     """The revision the database at `url` is at, or None when it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         raise _wrap(url, "open", exc) from exc
+    finally:
+        engine.dispose()
+
+
+def is_current(url: str) -> bool:
+    """Whether the database at `url` is at HEAD already, found without loading Alembic."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    except SQLAlchemyError:
+        return False  # no such table yet, or unreachable: upgrade() says which, properly
     finally:
         engine.dispose()

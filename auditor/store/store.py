@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from auditor.errors import StoreError
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
-from auditor.store.migrate import _wrap, upgrade
+from auditor.store.migrate import _wrap, is_current, upgrade
 from auditor.store.models import CheckRow, FindingRow, RunRow
 
 
@@ -63,7 +63,7 @@ class Store:
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
         """Connect to the database at `url`, migrating it to the newest schema unless told not to."""
-        if migrate:
+        if migrate and not is_current(url):
             upgrade(url)
         try:
             engine = create_engine(url)

@@ -44,3 +44,26 @@ def test_the_migrated_schema_matches_the_models(db_url: str) -> None:
 
 def test_migrations_are_found_from_any_working_directory() -> None:
     assert (script_location() / "env.py").is_file()
+
+
+def test_the_pinned_head_revision_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from auditor.store.migrate import HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head() == HEAD
+
+
+def test_opening_a_current_database_does_not_load_alembic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    code = (
+        "import sys; from auditor.store import Store; "
+        f"Store.open({url!r}).close(); "
+        "print('alembic' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
