@@ -1,0 +1,102 @@
+"""The `crawl` check kind: follow every link on the site and report the ones that are broken.
+
+The crawler itself lives in `auditor.crawl` (frontier, fetch, extract, robots, sitemap, verdict,
+engine); this module is its options and its registration.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AsyncExitStack
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from auditor.check import Check, CheckContext
+from auditor.config import CrawlLimits
+from auditor.crawl.engine import Crawl
+from auditor.http import build_client
+from auditor.registry import register
+from auditor.results import CheckResult
+
+# Connections per httpx client; more clients are used when the concurrency is higher.
+_POOL_SIZE = 8
+
+
+class CrawlOptions(BaseModel):
+    """What to crawl; every `CrawlLimits` field may be overridden (None means the site's value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_paths: list[str] = ["/"]
+    external: bool = True
+    fragments: bool = True
+    sitemap: bool = True
+    include: list[str] = []
+    exclude: list[str] = []
+    # Same bounds as `CrawlLimits`, so a bad override is reported at its own key path.
+    max_pages: int | None = Field(None, ge=1)
+    max_depth: int | None = Field(None, ge=0)
+    max_duration_s: float | None = Field(None, gt=0)
+    concurrency: int | None = Field(None, ge=1, le=512)
+    per_host_concurrency: int | None = Field(None, ge=1, le=256)
+    delay_s: float | None = Field(None, ge=0)
+    request_timeout_s: float | None = Field(None, gt=0, le=600)
+    max_body_bytes: int | None = Field(None, ge=1024)
+    retries: int | None = Field(None, ge=0, le=10)
+    max_retry_after_s: float | None = Field(None, ge=0)
+    max_urls_per_path: int | None = Field(None, ge=1)
+    respect_robots: bool | None = None
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _regexes_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"bad regex {pattern!r}: {e}") from e
+        return value
+
+    def limits(self, base: CrawlLimits) -> CrawlLimits:
+        """The site's limits with this check's overrides applied (validated like the site's own)."""
+        overrides = {
+            k: v for k, v in self.model_dump().items() if k in CrawlLimits.model_fields and v is not None
+        }
+        return CrawlLimits.model_validate({**base.model_dump(), **overrides})
+
+
+@register
+class CrawlCheck(Check[CrawlOptions]):
+    """Dead links, images and resources; redirect chains and loops; missing fragments; sitemaps.
+
+    Errors: broken_link, broken_image, broken_resource, redirect_loop, sitemap_dead_url.
+    Warnings: blocked_link, rate_limited, redirect_chain, malformed_link, missing_fragment,
+    sitemap_orphan_page, sitemap_missing_page (see `auditor.crawl.verdict` for why).
+    """
+
+    kind = "crawl"
+    Options = CrawlOptions
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        """Crawl from ctx.base_url + start_paths and report every broken link with its sources."""
+        opts = self.options
+        limits = opts.limits(ctx.site.crawl)
+        # Small connection pools: see `auditor.crawl.fetch.Fetcher` for why.
+        shards = -(-limits.concurrency // _POOL_SIZE)
+        pool_limits = limits.model_copy(update={"concurrency": min(limits.concurrency, _POOL_SIZE)})
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(build_client(ctx.site, pool_limits)) for _ in range(shards)
+            ]
+            crawl = Crawl(
+                ctx,
+                clients,
+                limits,
+                start_paths=opts.start_paths,
+                external=opts.external,
+                fragments=opts.fragments,
+                sitemap=opts.sitemap,
+                include=opts.include,
+                exclude=opts.exclude,
+            )
+            return await crawl.run()

@@ -1,0 +1,381 @@
+"""The crawl loop: workers take URLs from the frontier, fetch them, judge them, parse pages.
+
+Findings are emitted the moment a URL's verdict is known (so a killed run keeps them) and
+emitted again at the end when more pages turned out to link to the same URL. Memory per URL is a
+small `Target`; page bodies are dropped after parsing, only their fragment ids are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from auditor.check import CheckContext
+from auditor.config import CrawlLimits
+from auditor.crawl import sitemap as sitemaps
+from auditor.crawl.extract import extract, refresh_target
+from auditor.crawl.fetch import Fetcher, Outcome
+from auditor.crawl.frontier import Frontier, Target
+from auditor.crawl.robots import Robots
+from auditor.crawl.urls import (
+    IGNORED_SCHEMES,
+    MalformedURL,
+    contact_problem,
+    host_of,
+    join,
+    normalise,
+    origin_of,
+    resolve,
+)
+from auditor.crawl.verdict import MAX_SOURCES, kind_for, message, new_finding, verdict
+from auditor.errors import SiteUnreachable
+from auditor.results import CheckResult, Finding
+
+_STATS = (
+    "pages", "links", "external", "broken", "requests", "excluded", "trap_skipped", "retries",
+    "page_limit_skipped", "deadline_skipped", "depth_limited", "sitemap_urls",
+)  # fmt: skip
+_BROKEN = frozenset({"broken", "loop"})
+
+
+class Crawl:
+    """One crawl of one site: call `run()` once."""
+
+    def __init__(
+        self,
+        ctx: CheckContext,
+        clients: list[httpx.AsyncClient],
+        limits: CrawlLimits,
+        *,
+        start_paths: list[str],
+        external: bool = True,
+        fragments: bool = True,
+        sitemap: bool = True,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.limits = limits
+        self.fragments = fragments
+        self.use_sitemap = sitemap
+        self.stats: dict[str, int | float] = dict.fromkeys(_STATS, 0)
+        self.fetcher = Fetcher(clients, limits, self.stats)
+        self.robots = Robots(self.fetcher, ctx.site.user_agent)
+        try:
+            self.starts = [normalise(resolve(ctx.base_url, p))[0] for p in start_paths]
+        except MalformedURL as e:
+            raise SiteUnreachable(f"could not reach {ctx.base_url}: malformed start URL ({e})") from e
+        self.host = host_of(normalise(ctx.base_url)[0])
+        self.frontier = Frontier(
+            self.host,
+            include=[re.compile(p) for p in include or []],
+            exclude=[re.compile(p) for p in exclude or []],
+            external=external,
+            max_urls_per_path=limits.max_urls_per_path,
+            max_pages=limits.max_pages,
+            stats=self.stats,
+        )
+        self.findings: dict[tuple[str, str, str], Finding] = {}
+        self._emitted: dict[tuple[str, str, str], int] = {}
+        # Fragment targets (ids and <a name>s) of every parsed page, and fragment links waiting
+        # for their page to be parsed: page URL -> fragment -> linking pages.
+        self.ids: dict[str, frozenset[str]] = {}
+        self.waiting: dict[str, dict[str, list[str]]] = {}
+        self.deadline = time.monotonic() + limits.max_duration_s
+
+    async def run(self) -> CheckResult:
+        """Crawl the site and return every finding with the crawl's stats."""
+        # The start URLs go first, alone: an unreachable site fails fast, before any other fetch.
+        for url in self.starts:
+            t = self.frontier.offer(url, "start", None, 0)
+            if t is not None and not t.done:
+                await self._visit(t)
+        await self._drain()
+        if self.use_sitemap:
+            listed = await self._read_sitemaps()
+            if listed.found:
+                await self._check_sitemap(listed)
+        for key, f in self.findings.items():
+            if self._emitted.get(key) != len(f.sources):
+                self._emit(key, f)
+        return CheckResult(findings=list(self.findings.values()), stats=self.stats)
+
+    async def _drain(self) -> None:
+        queue = self.frontier.queue
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.limits.concurrency)]
+        joined = asyncio.create_task(queue.join())
+        try:
+            done, _ = await asyncio.wait([joined, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not joined:
+                    task.result()  # a worker only ends by raising: surface our bug
+        finally:
+            for task in [joined, *workers]:
+                task.cancel()
+            await asyncio.gather(joined, *workers, return_exceptions=True)
+
+    async def _worker(self) -> None:
+        queue = self.frontier.queue
+        while True:
+            t = await queue.get()
+            try:
+                if t.done:
+                    continue
+                if time.monotonic() > self.deadline:
+                    self.stats["deadline_skipped"] += 1
+                    t.done = True
+                    continue
+                await self._visit(t)
+            finally:
+                queue.task_done()
+
+    async def _visit(self, t: Target) -> None:
+        t.done = True
+        is_start = t.element == "start"
+        if (
+            t.internal
+            and not is_start
+            and self.limits.respect_robots
+            and not await self.robots.allowed(t.url)
+        ):
+            t.verdict = "excluded"
+            self.stats["excluded"] += 1
+            return
+        out = await self._fetch(t.url, page=t.crawl)
+        if is_start and out.status is None and not out.loop:
+            raise SiteUnreachable(f"could not reach {t.url}: {out.error or 'no response'}")
+        if is_start and out.final_url and host_of(out.final_url) != self.host and not out.loop:
+            # http -> https or shop.example -> www.shop.example: the site lives where it landed.
+            self.host = self.frontier.host = host_of(out.final_url)
+        v = verdict(out, internal=t.internal)
+        t.verdict = v
+        kind = kind_for(v, t.element)
+        if kind is not None:
+            if v in _BROKEN:
+                self.stats["broken"] += 1
+            f = new_finding(
+                kind, t.url, _element(t.element), _evidence(out, v), message(kind, t.url, out, _first(t))
+            )
+            f.source = _first(t)
+            f.sources = t.sources  # shared: later linking pages land in the finding too
+            t.findings.append(f)
+            self.findings[(kind, t.url, "")] = f
+            self._emit((kind, t.url, ""), f)
+        else:
+            del t.sources[1:]  # a working URL needs no list of the pages that link to it
+        if t.crawl and out.body is not None and v in ("ok", "redirect"):
+            self._parse(t, out)
+
+    async def _fetch(self, url: str, *, page: bool) -> Outcome:
+        """GET a page (reading its HTML); HEAD anything else, GET again on any non-2xx answer."""
+        if page:
+            return await self.fetcher.fetch(url, "GET", read="html")
+        out = await self.fetcher.fetch(url, "HEAD")
+        if out.loop or (out.status is not None and not 200 <= out.status < 300):
+            again = await self.fetcher.fetch(url, "GET")
+            again.attempts += out.attempts
+            return again
+        return out
+
+    def _parse(self, t: Target, out: Outcome) -> None:
+        assert out.body is not None
+        page_url = out.final_url or t.url
+        if page_url != t.url and not self.frontier.claim(page_url, t.depth):
+            return  # the redirect lands on a page visited (or queued) on its own
+        self.stats["pages"] += 1
+        t.page = out.status == 200 and not out.chain
+        page = extract(out.body, out.content_type, targets=self.fragments)
+        out.body = None
+        if self.fragments:
+            self.ids[t.url] = page.ids
+            self.ids[page_url] = page.ids
+            for url in {t.url, page_url}:
+                for frag, sources in self.waiting.pop(url, {}).items():
+                    for source in sources:
+                        self._check_fragment(url, frag, source)
+        if t.depth >= self.limits.max_depth:
+            self.stats["depth_limited"] += 1
+        else:
+            base = resolve(page_url, page.base) if page.base else page_url
+            refresh = out.headers.get("refresh")
+            if refresh and (target := refresh_target(refresh)):
+                page.links.append((target, "header:Refresh"))
+            # The fast join needs a normalised base: a <base href> takes the exact path.
+            origin = "" if page.base else origin_of(page_url)
+            directory = page_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+            for raw, element in page.links:
+                self._link(raw, element, base, page_url, t.depth + 1, origin, directory)
+        self.ctx.progress(
+            pages=self.stats["pages"],
+            links=self.stats["links"],
+            broken=self.stats["broken"],
+            queued=self.frontier.queue.qsize(),
+        )
+
+    def _link(
+        self, raw: str, element: str, base: str, page_url: str, depth: int, origin: str, directory: str
+    ) -> None:
+        self.stats["links"] += 1
+        if raw[0] == "#":
+            if self.fragments:
+                self._check_fragment(page_url, raw[1:], page_url)
+            return
+        head = raw[:11].lower()
+        if head.startswith(IGNORED_SCHEMES):
+            return
+        if head.startswith(("mailto:", "tel:")):
+            problem = contact_problem(raw)
+            if problem:
+                self._malformed(raw, element, page_url, problem)
+            return
+        joined = join(origin, directory, raw) if origin else None
+        try:
+            url, frag = joined or normalise(resolve(base, raw))
+        except MalformedURL as e:
+            self._malformed(raw, element, page_url, f"the URL cannot be parsed ({e})")
+            return
+        if not url.startswith(("http://", "https://")):
+            return
+        t = self.frontier.offer(url, element, page_url, depth)
+        if t is not None and t.done and t.findings:
+            for f in t.findings:
+                f.evidence["sources_total"] = t.total
+        if frag and self.fragments and t is not None and t.internal:
+            self._check_fragment(url, frag, page_url)
+
+    def _check_fragment(self, url: str, frag: str, source: str) -> None:
+        if not frag or frag.lower() == "top":
+            return
+        ids = self.ids.get(url)
+        if ids is None:
+            waiting = self.waiting.setdefault(url, {}).setdefault(frag, [])
+            if len(waiting) < MAX_SOURCES:
+                waiting.append(source)
+            return
+        name = unquote(frag)
+        if name in ids or frag in ids:
+            return
+        key = ("missing_fragment", url, name)
+        f = self.findings.get(key)
+        if f is None:
+            msg = (
+                f"{url} has no element with id or name {name!r}, so the link to #{frag} (on {source}) "
+                "opens the page at the top. Fix the link or restore the anchor."
+            )
+            f = new_finding(
+                "missing_fragment", f"{url}#{frag}", "a[href]", {"verdict": "ok", "fragment": name}, msg, name
+            )
+            f.source = source
+            f.evidence["sources_total"] = 0
+            self.findings[key] = f
+        _add_source(f, source)
+        if len(f.sources) == 1:
+            self._emit(key, f)
+
+    def _malformed(self, raw: str, element: str, source: str, problem: str) -> None:
+        key = ("malformed_link", raw, "")
+        f = self.findings.get(key)
+        if f is None:
+            msg = f"The link {raw!r} on {source} is malformed: {problem}. Correct it."
+            f = new_finding("malformed_link", raw, element, {"verdict": "broken", "problem": problem}, msg)
+            f.source = source
+            f.evidence["sources_total"] = 0
+            self.findings[key] = f
+        _add_source(f, source)
+        if len(f.sources) == 1:
+            self._emit(key, f)
+
+    async def _read_sitemaps(self) -> sitemaps.Sitemaps:
+        origin = origin_of(normalise(self.ctx.base_url)[0])
+        roots = [f"{origin}/sitemap.xml", *await self.robots.sitemaps(origin)]
+        return await sitemaps.read(self.fetcher, roots)
+
+    async def _check_sitemap(self, listed: sitemaps.Sitemaps) -> None:
+        self.stats["sitemap_urls"] = len(listed.pages)
+        todo: list[tuple[str, str]] = []
+        for url, sitemap_url in listed.pages.items():
+            t = self.frontier.targets.get(url)
+            if t is not None:
+                if t.verdict in _BROKEN:
+                    self._sitemap_finding("sitemap_dead_url", url, sitemap_url, t.findings[0].evidence)
+            elif self.frontier.skipped(url) or self.frontier.excluded(url):
+                self.stats["excluded"] += 1
+            else:
+                todo.append((url, sitemap_url))
+        await asyncio.gather(*(self._check_listed(url, sitemap_url) for url, sitemap_url in todo))
+        for t in self.frontier.targets.values():
+            if t.page and t.url not in listed.pages:
+                ev = {"verdict": "ok", "status": 200, "sitemaps": listed.files[:10]}
+                self._sitemap_finding("sitemap_missing_page", t.url, _first(t) or t.url, ev)
+
+    async def _check_listed(self, url: str, sitemap_url: str) -> None:
+        internal = host_of(url) == self.host
+        if internal and self.limits.respect_robots and not await self.robots.allowed(url):
+            self.stats["excluded"] += 1
+            return
+        out = await self.fetcher.fetch(url, "GET")
+        v = verdict(out, internal=internal)
+        if v in _BROKEN:
+            self._sitemap_finding("sitemap_dead_url", url, sitemap_url, _evidence(out, v))
+        elif out.status == 200 and out.is_html and internal and not self._truncated():
+            self._sitemap_finding("sitemap_orphan_page", url, sitemap_url, _evidence(out, v))
+
+    def _truncated(self) -> bool:
+        """Whether a limit stopped the crawl early, so unreached pages may still be linked."""
+        s = self.stats
+        return bool(s["page_limit_skipped"] or s["deadline_skipped"] or s["depth_limited"])
+
+    def _sitemap_finding(self, kind: str, url: str, source: str, evidence: dict[str, Any]) -> None:
+        msgs = {
+            "sitemap_dead_url": (
+                f"The sitemap {source} lists {url}, which is dead. Remove it from the sitemap."
+            ),
+            "sitemap_orphan_page": (
+                f"{url} is in the sitemap {source} but no page links to it: customers cannot reach it "
+                "by clicking. Link it from a page, or drop it from the sitemap."
+            ),
+            "sitemap_missing_page": (
+                f"{url} (linked from {source}) is a live page missing from the sitemap. Add it, so "
+                "search engines find it."
+            ),
+        }
+        element = "sitemap" if kind != "sitemap_missing_page" else "a[href]"
+        f = new_finding(kind, url, element, dict(evidence), msgs[kind])
+        f.source = source
+        f.sources = [source]
+        key = (kind, url, "")
+        self.findings[key] = f
+        self._emit(key, f)
+
+    def _emit(self, key: tuple[str, str, str], f: Finding) -> None:
+        t = self.frontier.targets.get(f.url)
+        if key[0] not in ("missing_fragment", "malformed_link") and t is not None and f.sources is t.sources:
+            f.evidence["sources_total"] = t.total
+        self._emitted[key] = len(f.sources)
+        self.ctx.emit(f)
+
+
+def _evidence(out: Outcome, v: str) -> dict[str, Any]:
+    ev = out.evidence()
+    # The stored verdicts are ok/redirect/broken/blocked/rate_limited/excluded: a loop is broken.
+    ev["verdict"] = "broken" if v == "loop" else v
+    return ev
+
+
+def _element(element: str) -> str:
+    return "a[href]" if element == "start" else element
+
+
+def _first(t: Target) -> str | None:
+    return t.sources[0] if t.sources else None
+
+
+def _add_source(f: Finding, source: str) -> None:
+    f.evidence["sources_total"] = f.evidence.get("sources_total", 0) + 1
+    if len(f.sources) < MAX_SOURCES and source not in f.sources:
+        f.sources.append(source)
