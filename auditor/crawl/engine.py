@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -260,29 +261,33 @@ class Crawl:
         name = unquote(frag)
         if name in ids or frag in ids:
             return
-        key = ("missing_fragment", url, name)
-        f = self.findings.get(key)
-        if f is None:
-            msg = (
-                f"{url} has no element with id or name {name!r}, so the link to #{frag} (on {source}) "
-                "opens the page at the top. Fix the link or restore the anchor."
-            )
-            f = new_finding(
+        msg = (
+            f"{url} has no element with id or name {name!r}, so the link to #{frag} (on {source}) "
+            "opens the page at the top. Fix the link or restore the anchor."
+        )
+        self._seen_on(
+            ("missing_fragment", url, name),
+            source,
+            lambda: new_finding(
                 "missing_fragment", f"{url}#{frag}", "a[href]", {"verdict": "ok", "fragment": name}, msg, name
-            )
-            f.source = source
-            f.evidence["sources_total"] = 0
-            self.findings[key] = f
-        _add_source(f, source)
-        if len(f.sources) == 1:
-            self._emit(key, f)
+            ),
+        )
 
     def _malformed(self, raw: str, element: str, source: str, problem: str) -> None:
-        key = ("malformed_link", raw, "")
+        msg = f"The link {raw!r} on {source} is malformed: {problem}. Correct it."
+        self._seen_on(
+            ("malformed_link", raw, ""),
+            source,
+            lambda: new_finding(
+                "malformed_link", raw, element, {"verdict": "broken", "problem": problem}, msg
+            ),
+        )
+
+    def _seen_on(self, key: tuple[str, str, str], source: str, make: Callable[[], Finding]) -> None:
+        """Record that the problem `key` shows on `source`; emitted as soon as it is first seen."""
         f = self.findings.get(key)
         if f is None:
-            msg = f"The link {raw!r} on {source} is malformed: {problem}. Correct it."
-            f = new_finding("malformed_link", raw, element, {"verdict": "broken", "problem": problem}, msg)
+            f = make()
             f.source = source
             f.evidence["sources_total"] = 0
             self.findings[key] = f

@@ -179,14 +179,7 @@ class Shop:
         order = self.pending_order(number)
         if order.paid:
             return RedirectResponse(f"/thank-you/{order.number}", status_code=303)
-        return self.render(
-            request,
-            "pay.html.j2",
-            title="Payment",
-            order=order,
-            total=format_cents(order.total_cents),
-            error="",
-        )
+        return self.pay_page(request, order)
 
     async def pay(self, request: Request) -> Response:
         """POST /pay (order, card, expiry, cvc): charge once, then the thank-you page."""
@@ -196,7 +189,7 @@ class Shop:
             raise HTTPException(500, "payment service unavailable")
         missing = [k for k in ("card", "expiry", "cvc") if not form.get(k, "").strip()]
         if missing:
-            return self.pay_error(request, order, "Please fill in the card number, expiry date and CVC.")
+            return self.pay_page(request, order, "Please fill in the card number, expiry date and CVC.")
         async with self.paying:
             if order.paid and "double-submit" not in self.faults:
                 return RedirectResponse(f"/thank-you/{order.number}", status_code=303)
@@ -213,18 +206,19 @@ class Shop:
                 order=order.number,
             )
         except UnknownCard:
-            return self.pay_error(
+            return self.pay_page(
                 request, order, "That card number is not valid. Please check it and try again."
             )
         if not charge.succeeded or "declined-after-charge" in self.faults:
-            return self.pay_error(request, order, "Your card was declined. No payment was taken.")
+            return self.pay_page(request, order, "Your card was declined. No payment was taken.")
         self.store.mark_paid(order)
         response = RedirectResponse(f"/thank-you/{order.number}", status_code=303)
         response.delete_cookie(CART_COOKIE)
         self.store.clear(self.cart_id(request) or "")
         return response
 
-    def pay_error(self, request: Request, order: Order, message: str) -> Response:
+    def pay_page(self, request: Request, order: Order, message: str = "") -> Response:
+        """The card form, with `message` saying why the last attempt did not go through."""
         return self.render(
             request,
             "pay.html.j2",
