@@ -149,9 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def crawl_options(args: argparse.Namespace) -> dict[str, Any]:
     """CrawlOptions from `auditor crawl` flags (only the ones given, so site limits still apply)."""
     opts: dict[str, Any] = {
-        "external": not args.no_external,
-        "fragments": not args.no_fragments,
-        "sitemap": not args.no_sitemap,
+        "external": args.external,
+        "fragments": args.fragments,
+        "sitemap": args.sitemap,
         "include": args.include,
         "exclude": args.exclude,
     }
@@ -301,9 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("crawl", help="crawl a site for dead links, no config needed")
     p.add_argument("url", help="the start URL; everything on its host is crawled")
-    p.add_argument("--no-external", action="store_true", help="do not check links to other hosts")
-    p.add_argument("--no-fragments", action="store_true", help="do not check #fragments")
-    p.add_argument("--no-sitemap", action="store_true", help="do not read the sitemap")
+    on_off = argparse.BooleanOptionalAction
+    p.add_argument("--external", action=on_off, default=True, help="check links to other hosts (default on)")
+    p.add_argument("--fragments", action=on_off, default=True, help="check #fragments (default on)")
+    p.add_argument("--sitemap", action=on_off, default=True, help="read the sitemaps (default on)")
     p.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (your own site only)")
     p.add_argument(
         "--include",
