@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from auditor import registry
 from auditor.check import CheckContext
-from auditor.config import CheckSpec, Settings
+from auditor.config import CheckSpec, Settings, SiteConfig
 from auditor.errors import InfrastructureError, NothingMatched
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Status, worst
 
@@ -137,7 +137,7 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
 class _Execution:
     settings: Settings
     run: RunResult
-    site: Any
+    site: SiteConfig
     opts: RunOptions
     pending: list[Finding] = field(default_factory=list)
     results: dict[str, asyncio.Future[CheckResult]] = field(default_factory=dict)
