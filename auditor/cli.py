@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
@@ -247,16 +247,18 @@ def _database_url(args: argparse.Namespace) -> str:
 
 
 def cmd_demo_shop(args: argparse.Namespace) -> int:
-    from auditor.demo import parse_faults, serve
+    from auditor.demo import serve
 
-    faults = _demo_faults(args.fault, parse_faults)
-    serve(args.port, args.smtp_host, args.smtp_port, faults)
+    serve(args.port, args.smtp_host, args.smtp_port, demo_faults(args.fault))
     return ExitCode.OK
 
 
-def _demo_faults(values: list[str], parse: Callable[[list[str]], Any]) -> Any:
+def demo_faults(values: list[str]) -> Any:
+    """The demo shop's faults from `--fault` values; an unknown name is a usage error."""
+    from auditor.demo import parse_faults
+
     try:
-        return parse(values)
+        return parse_faults(values)
     except ValueError as e:
         raise UsageError(str(e)) from None
 

@@ -7,7 +7,7 @@ only for the host they were configured for, so they never leak to external links
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 
 import httpx
@@ -15,7 +15,7 @@ import httpx
 from auditor.config import CrawlLimits, HostConfig, SiteConfig
 
 
-def _host_hook(hosts: Mapping[str, HostConfig]):  # type: ignore[no-untyped-def]
+def _host_hook(hosts: Mapping[str, HostConfig]) -> Callable[[httpx.Request], Awaitable[None]]:
     async def add_host_headers(request: httpx.Request) -> None:
         hc = hosts.get(request.url.netloc.decode("ascii", "replace").lower()) or hosts.get(
             request.url.host.lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -104,8 +105,6 @@ class LiveProgress:
 
 def for_stream(stream: TextIO | None = None) -> PlainProgress | LiveProgress:
     """A live display when `stream` is a terminal (and not in CI), plain lines otherwise."""
-    import os
-
     s = stream or sys.stderr
     if s.isatty() and not os.environ.get("CI"):
         return LiveProgress()

@@ -23,7 +23,7 @@ from auditor import registry
 from auditor.check import CheckContext
 from auditor.config import CheckSpec, Settings, SiteConfig
 from auditor.errors import InfrastructureError, NothingMatched
-from auditor.results import CheckResult, Finding, RunResult, RunStatus, Status, worst
+from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status, worst
 
 log = logging.getLogger("auditor.runner")
 
@@ -217,7 +217,7 @@ class _Execution:
         for f in result.findings:
             emit(f)
         result.findings = list(emitted.values())
-        if result.status == Status.ERROR and any(f.severity == "error" for f in result.findings):
+        if result.status == Status.ERROR and any(f.severity == Severity.ERROR for f in result.findings):
             # What was found before the check broke is still a real failure of the site.
             result.status = Status.FAIL
         result.name, result.kind = spec.name, spec.kind

@@ -49,3 +49,11 @@ def test_an_unknown_fault_is_a_usage_error_that_lists_the_known_ones(tmp_path: P
     result = demo("--fault", "nonsense", cwd=tmp_path)
     assert result.returncode == 2
     assert "nonsense" in result.stderr and "dead-link" in result.stderr
+
+
+def test_a_fault_no_check_of_the_demo_audit_can_see_is_not_audited_yet_not_missed(tmp_path: Path) -> None:
+    # The thank-you page is reached only by a purchase, which the crawl never makes.
+    result = demo("--fault", "thank-you-dead-link", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not audited yet  thank-you-dead-link" in result.stdout
+    assert "MISSED" not in result.stdout

@@ -21,7 +21,6 @@ CAUGHT_BY: dict[str, set[str]] = {
     "dead-link": {"broken_link"},
     "dead-image": {"broken_image"},
     "stale-sitemap": {"sitemap_dead_url"},
-    "thank-you-dead-link": {"broken_link"},
 }
 
 
@@ -58,16 +57,11 @@ def verdicts(run: RunResult, faults: list[str]) -> list[tuple[str, str]]:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from auditor.cli import ExitCode, execute
-    from auditor.demo import DemoShop, parse_faults
+    from auditor.cli import ExitCode, demo_faults, execute
+    from auditor.demo import DemoShop
 
     names: list[str] = [] if args.no_faults else (args.fault or DEFAULT_FAULTS)
-    try:
-        faults = parse_faults(names)
-    except ValueError as e:
-        from auditor.errors import UsageError
-
-        raise UsageError(str(e)) from None
+    faults = demo_faults(names)
     fault_names = [n.split("=", 1)[0] for n in names]
     print(f"auditor demo: starting the demo shop with faults: {', '.join(fault_names) or 'none'}")
     with DemoShop(faults=faults) as shop:
