@@ -1,0 +1,293 @@
+"""`auditor schedule`: runs the config's audits on their cron schedules until told to stop.
+
+One APScheduler job per audit with a `schedule`, all in one asyncio loop. A job does not run the
+audit itself: it hands it to `AuditScheduler.fire`, which keeps the running audits, so that a fire
+while the same audit still runs is skipped and logged in our words (never queued), and so that a
+stop can wait for the running audits and cancel the ones that overrun.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from auditor.config import Settings
+from auditor.errors import NothingMatched
+from auditor.progress import PlainProgress
+from auditor.results import RunResult, RunStatus
+from auditor.runner import RunOptions, new_run_id, run_audit
+from auditor.scheduler.catchup import TRIGGER, plan_catch_up
+from auditor.scheduler.config import SchedulerConfig
+from auditor.scheduler.cron import cron_trigger
+from auditor.scheduler.heartbeat import Event, Heartbeat
+from auditor.store import Store
+
+log = logging.getLogger("auditor.scheduler")
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SUCCESS = (RunStatus.PASS, RunStatus.WARN)  # what `auditor run` exits 0 for
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def scheduled_audits(settings: Settings, tz: str) -> dict[str, CronTrigger]:
+    """A trigger for each audit that has a `schedule`; NothingMatched when none has."""
+    triggers = {
+        name: cron_trigger(audit.schedule, tz) for name, audit in settings.audits.items() if audit.schedule
+    }
+    if not triggers:
+        raise NothingMatched(
+            'no audit in the config has a `schedule`: add e.g. `schedule = "0 3 * * *"` to an audit'
+        )
+    return triggers
+
+
+class AuditScheduler:
+    """The scheduled audits of one config, each run at most once at a time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: SchedulerConfig,
+        store: Store,
+        heartbeat: Heartbeat,
+        *,
+        report_root: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.store = store
+        self.heartbeat = heartbeat
+        self.report_root = report_root
+        self.triggers = scheduled_audits(settings, config.timezone)
+        self.running: dict[str, asyncio.Task[RunResult | None]] = {}
+        self._stopping = False
+        self.jobs = AsyncIOScheduler(timezone=config.tz)
+
+    def start(self) -> None:
+        """Add one job per scheduled audit and start firing them; logs each audit's next run."""
+        for audit, trigger in self.triggers.items():
+            self.jobs.add_job(
+                self._on_fire,
+                trigger=trigger,
+                args=[audit],
+                id=audit,
+                name=f"audit {audit}",
+                max_instances=1,
+                coalesce=True,
+                # A fire delayed by a busy loop still runs, as it would have been caught up at start.
+                misfire_grace_time=max(1, int(self.config.catch_up_grace_s)),
+            )
+        self.jobs.start()
+        for audit in self.triggers:
+            schedule = self.settings.audits[audit].schedule
+            log.info(
+                "audit %r scheduled %r (%s): next run %s",
+                audit,
+                schedule,
+                self.config.timezone,
+                self.next_run(audit),
+            )
+
+    def next_run(self, audit: str) -> str:
+        """When `audit` runs next, for the log lines."""
+        if self._stopping:
+            return "none (the scheduler is stopping)"
+        job = self.jobs.get_job(audit)
+        when: datetime | None = job.next_run_time if job else None
+        return when.strftime("%Y-%m-%d %H:%M %Z") if when else "never"
+
+    async def catch_up(self, now: datetime) -> list[asyncio.Task[RunResult | None]]:
+        """Run once now each audit whose last fire within the grace period was missed."""
+        missed = await asyncio.to_thread(
+            plan_catch_up, self.store, self.triggers, now=now, grace_s=self.config.catch_up_grace_s
+        )
+        tasks = []
+        for m in missed:
+            last = m.last_run.astimezone(self.config.tz)
+            reason = (
+                f"catch-up: the run due {m.fire_time:%Y-%m-%d %H:%M %Z} was missed; "
+                f"the last one started {last:%Y-%m-%d %H:%M %Z}"
+            )
+            task = self.fire(m.audit, reason)
+            if task:
+                tasks.append(task)
+        return tasks
+
+    async def _on_fire(self, audit: str) -> None:
+        self.fire(audit, "on schedule")
+
+    def fire(self, audit: str, reason: str) -> asyncio.Task[RunResult | None] | None:
+        """Start a run of `audit` now, unless it is still running (then the fire is skipped)."""
+        if self._stopping:
+            log.info("audit %r not started (%s): the scheduler is stopping", audit, reason)
+            return None
+        current = self.running.get(audit)
+        if current is not None and not current.done():
+            log.warning(
+                "audit %r skipped (%s): its previous run is still going; next run %s",
+                audit,
+                reason,
+                self.next_run(audit),
+            )
+            return None
+        task = asyncio.create_task(self._run(audit, reason), name=f"audit:{audit}")
+        self.running[audit] = task
+        return task
+
+    async def _run(self, audit: str, reason: str) -> RunResult | None:
+        run_id = new_run_id()
+        log.info("audit %r started as run %s (%s)", audit, run_id, reason)
+        try:
+            await self.heartbeat.ping(Event.START, f"{audit} run {run_id} started")
+            run = await self._audit(audit, run_id)
+        finally:
+            self.running.pop(audit, None)
+        if run is not None:
+            ok = run.status in SUCCESS
+            report = f"; report {run.report_dir / 'report.html'}" if run.report_dir else ""
+            log.info(
+                "audit %r run %s finished: %s%s; next run %s",
+                audit,
+                run.id,
+                run.status,
+                report,
+                self.next_run(audit),
+            )
+            await self.heartbeat.ping(
+                Event.SUCCESS if ok else Event.FAIL, f"{audit} run {run.id}: {run.status}{report}"
+            )
+        return run
+
+    async def _audit(self, audit: str, run_id: str) -> RunResult | None:
+        opts = RunOptions(
+            trigger=TRIGGER,
+            report_dir=self.report_root / run_id if self.report_root else None,
+            progress=PlainProgress(sys.stderr),
+            recorder=self.store,
+            run_id=run_id,
+        )
+        try:
+            return await run_audit(self.settings, audit, opts)
+        except asyncio.CancelledError:
+            log.warning("audit %r run %s interrupted: it did not finish before the stop limit", audit, run_id)
+            await self.heartbeat.ping(Event.FAIL, f"{audit} run {run_id}: interrupted by a stop")
+            raise
+        except Exception as e:
+            log.exception("audit %r run %s could not run: %s", audit, run_id, e)
+            await self.heartbeat.ping(Event.FAIL, f"{audit} run {run_id}: error: {e}")
+            return None
+
+    async def stop(self, timeout_s: float) -> None:
+        """Stop firing; let running audits finish within `timeout_s`, then cancel them.
+
+        A cancelled run is recorded `interrupted` by the runner, and made up at the next start.
+        """
+        self._stopping = True
+        if self.jobs.running:
+            self.jobs.shutdown(wait=False)
+        tasks = [t for t in self.running.values() if not t.done()]
+        if tasks:
+            names = ", ".join(sorted(self.running))
+            log.info("stopping: waiting up to %g s for the running audit(s) to finish: %s", timeout_s, names)
+            _, late = await asyncio.wait(tasks, timeout=timeout_s)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        # APScheduler's shutdown is scheduled on the loop; let it happen before the loop goes away.
+        await asyncio.sleep(0)
+        log.info("stopped")
+
+
+async def run_scheduler(
+    settings: Settings,
+    *,
+    scheduler_config: SchedulerConfig,
+    database_url: str | None = None,
+    report_dir: str | Path | None = None,
+    stop_event: asyncio.Event | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> int:
+    """Run the scheduled audits until `stop_event` is set; returns the exit code (0 after a stop).
+
+    At start, runs left `running` by a process that is gone are marked interrupted, and each audit
+    whose last fire was missed within the grace period runs once. `report_dir` is the folder each
+    run's report folder is made in (default: the config's `report_dir`).
+    """
+    stop_event = stop_event or asyncio.Event()
+    scheduled_audits(settings, scheduler_config.timezone)  # fail before touching the database
+    store = await asyncio.to_thread(Store.open, settings.database_url(database_url))
+    try:
+        for run_id in await asyncio.to_thread(store.mark_interrupted):
+            log.warning("run %s was left running by a process that is gone; marked interrupted", run_id)
+        async with Heartbeat(scheduler_config.heartbeat_url) as heartbeat:
+            scheduler = AuditScheduler(
+                settings,
+                scheduler_config,
+                store,
+                heartbeat,
+                report_root=Path(report_dir) if report_dir else None,
+            )
+            scheduler.start()
+            try:
+                await scheduler.catch_up(now())
+                await stop_event.wait()
+            finally:
+                await scheduler.stop(scheduler_config.stop_timeout_s)
+    finally:
+        store.close()
+    return 0
+
+
+def serve(
+    settings: Settings,
+    *,
+    scheduler_config: SchedulerConfig,
+    database_url: str | None = None,
+    report_dir: str | Path | None = None,
+) -> int:
+    """`auditor schedule`: run until SIGTERM or SIGINT, then stop cleanly; returns the exit code."""
+    from auditor.cli import RedactingFilter
+
+    if not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)  # scheduled/started/finished lines are the point of this command
+    redactor = RedactingFilter(settings)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+
+    async def main() -> int:
+        stop_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in SIGNALS:
+            loop.add_signal_handler(sig, _stop_on_signal, loop, sig, stop_event)
+        return await run_scheduler(
+            settings,
+            scheduler_config=scheduler_config,
+            database_url=database_url,
+            report_dir=report_dir,
+            stop_event=stop_event,
+        )
+
+    return asyncio.run(main())
+
+
+def _stop_on_signal(loop: asyncio.AbstractEventLoop, sig: signal.Signals, stop_event: asyncio.Event) -> None:
+    """The first signal stops gently; the default handlers come back, so a second one quits at once."""
+    log.info(
+        "%s received: no new runs; running audits get time to finish (send it again to quit at once: "
+        "the runs are then marked interrupted at the next start)",
+        sig.name,
+    )
+    for s in SIGNALS:
+        loop.remove_signal_handler(s)
+    stop_event.set()
