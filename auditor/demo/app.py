@@ -1,7 +1,8 @@
-"""The demo shop as a Starlette app: catalogue, cart, guest checkout, fake card payment.
+"""The demo shop as a Starlette app: catalogue, cart, checkout, fake card payment, and the emails
+that follow; accounts live in accounts.py, the contact form and newsletter in outreach.py.
 
-Every fault is decided here or in the templates, from the `Faults` the app was built with; the
-healthy shop (no faults) has no broken link, image, script or fragment anywhere.
+Every fault is decided in these modules or in the templates, from the `Faults` the app was built
+with; the healthy shop (no faults) has no broken link, image, script or fragment anywhere.
 """
 
 from __future__ import annotations
@@ -24,19 +25,26 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from auditor.demo import emails
+from auditor.demo.accounts import SESSION_COOKIE, AccountPages
 from auditor.demo.catalog import BY_SLUG, CURRENCY, PRODUCTS, Product, format_cents
 from auditor.demo.faults import Faults
 from auditor.demo.gateway import Gateway, UnknownCard
-from auditor.demo.store import Customer, Order, Store
+from auditor.demo.mailer import Mailer
+from auditor.demo.outreach import ContactPages, NewsletterPages
+from auditor.demo.passwords import MIN_LENGTH, PasswordHash, generate_password
+from auditor.demo.store import Account, Customer, Order, Store
 
 HERE = Path(__file__).parent
 CART_COOKIE = "cart"
 COURSE_PDF = HERE / "files" / "complete-course.pdf"
 
 # The information pages: path -> page title; each has a template named after its path.
-INFO_PAGES = {"/about": "About us", "/faq": "FAQ", "/terms": "Terms of sale", "/contact": "Contact"}
+INFO_PAGES = {"/about": "About us", "/faq": "FAQ", "/terms": "Terms of sale"}
 # Pages a visitor can reach by links; the sitemap lists exactly these (products are added).
-PUBLIC_PAGES = ("/", *INFO_PAGES, "/cart")
+PUBLIC_PAGES = ("/", *INFO_PAGES, "/contact", "/cart", "/login", "/newsletter")
+# Kept out of crawlers' way: pages behind a cart, an order or a login, and the test endpoints.
+PRIVATE_PATHS = ("/cart", "/checkout", "/pay", "/account", "/logout", "/_test/")
 # What `stale-sitemap` lists although it was removed, and what it leaves out although linked.
 REMOVED_PAGE = "/products/summer-sale-bundle"
 UNLISTED_PAGE = "/contact"
@@ -51,16 +59,26 @@ class Shop:
         self.smtp_port = smtp_port
         self.store = Store()
         self.gateway = Gateway()
+        self.mailer = Mailer(smtp_host, smtp_port)
         # Held from the "already paid?" check until the order is marked paid, so that two pay
         # POSTs for one order (a double click) can never both charge in the healthy shop.
         self.paying = asyncio.Lock()
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
+            # Text emails are plain text: "Harbor & Pine" must not become "Harbor &amp; Pine".
+            autoescape=select_autoescape(
+                enabled_extensions=("html.j2",),
+                disabled_extensions=("txt.j2",),
+                default=True,
+                default_for_string=True,
+            ),
             trim_blocks=True,
             lstrip_blocks=True,
         )
         self.templates.globals.update(faults=faults, image_stem=self.image_stem)
+        self.accounts = AccountPages(self)
+        self.contact = ContactPages(self)
+        self.newsletter = NewsletterPages(self)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -71,12 +89,43 @@ class Shop:
         return product.image
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page; the header shows "My account" to a logged-in `viewer`, "Log in" otherwise."""
         context.setdefault("title", "")
-        body = self.templates.get_template(name).render(path=request.url.path, **context)
+        body = self.templates.get_template(name).render(
+            path=request.url.path, viewer=self.viewer(request), **context
+        )
         return HTMLResponse(body, status_code=status)
 
     def cart_id(self, request: Request) -> str | None:
         return request.cookies.get(CART_COOKIE)
+
+    def viewer(self, request: Request) -> Account | None:
+        """The account the request's session cookie is logged in as, or None."""
+        token = request.cookies.get(SESSION_COOKIE)
+        return self.store.session(token) if token else None
+
+    def email(
+        self,
+        request: Request,
+        template: str,
+        *,
+        to: tuple[str, str],
+        subject: str,
+        delay_s: float = 0.0,
+        **context: Any,
+    ) -> None:
+        """Queue an email to (name, address); its links are absolute, on the request's base URL."""
+        base_url = str(request.base_url).rstrip("/")
+        message = emails.compose(
+            self.templates,
+            template,
+            to_name=to[0],
+            to_email=to[1],
+            subject=subject,
+            base_url=base_url,
+            **context,
+        )
+        self.mailer.send(message, delay_s)
 
     # --- catalogue -------------------------------------------------------------------------
 
@@ -92,7 +141,7 @@ class Shop:
         return self.render(request, "product.html.j2", title=product.name, product=product)
 
     async def page(self, request: Request) -> Response:
-        """GET /about, /faq, /terms, /contact."""
+        """GET /about, /faq, /terms."""
         path = request.url.path
         return self.render(request, f"{path.strip('/')}.html.j2", title=INFO_PAGES[path])
 
@@ -135,21 +184,27 @@ class Shop:
     # --- checkout and payment --------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
-        """GET/POST /checkout: the guest's name, email and address; an order, then /pay."""
+        """GET/POST /checkout: name, email, address and maybe an account; an order, then /pay."""
         lines = self.store.cart(self.cart_id(request) or "")
         total = format_cents(sum(line.total_cents for line in lines))
         if request.method == "GET":
             return self.render(
                 request, "checkout.html.j2", title="Checkout", lines=lines, total=total, errors=[], form={}
             )
-        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        raw = await request.form()
+        form = {k: str(v).strip() for k, v in raw.items()}
         errors = [
             label
             for key, label in (("name", "your name"), ("email", "your email"), ("address", "your address"))
             if not form.get(key)
         ]
-        if form.get("email") and "@" not in form["email"]:
+        if form.get("email") and not emails.valid_email(form["email"]):
             errors.append("a valid email address")
+        create_account = form.get("create_account") == "1"
+        # Not stripped: spaces may be part of a password.
+        password = str(raw.get("password", "")) if create_account else ""
+        if password and len(password) < MIN_LENGTH:
+            errors.append(f"a password of at least {MIN_LENGTH} characters (or none, and we make one)")
         if not lines:
             errors.append("something in your cart")
         if errors:
@@ -163,6 +218,8 @@ class Shop:
                 form=form,
             )
         order = self.store.place(Customer(form["name"], form["email"], form["address"]), lines)
+        order.create_account = create_account
+        order.password = PasswordHash.of(password) if password else None
         return RedirectResponse(f"/pay?order={order.number}", status_code=303)
 
     def pending_order(self, number: str) -> Order:
@@ -211,11 +268,53 @@ class Shop:
             )
         if not charge.succeeded or "declined-after-charge" in self.faults:
             return self.pay_page(request, order, "Your card was declined. No payment was taken.")
-        self.store.mark_paid(order)
+        if self.store.mark_paid(order):
+            self.after_payment(request, order)
         response = RedirectResponse(f"/thank-you/{order.number}", status_code=303)
         response.delete_cookie(CART_COOKIE)
         self.store.clear(self.cart_id(request) or "")
         return response
+
+    def after_payment(self, request: Request, order: Order) -> None:
+        """Create the account asked for at checkout, then send the order confirmation and the
+        account email."""
+        generated = ""
+        if order.create_account:
+            password = order.password
+            if password is None:
+                generated = generate_password()
+                password = PasswordHash.of(generated)
+            created = self.store.create_account(order.customer.email, order.customer.name, password)
+            order.account_created = created is not None
+        if "no-email" not in self.faults:
+            copies = 2 if "duplicate-email" in self.faults else 1
+            for _ in range(copies):
+                self.send_confirmation(request, order)
+        if order.account_created:
+            self.accounts.send_account_email(request, order.customer, generated)
+
+    def send_confirmation(self, request: Request, order: Order) -> None:
+        """The order confirmation: greeting, number, lines, total, downloads, returns link."""
+        base_url = str(request.base_url).rstrip("/")
+        first_name = "{{ first_name }}" if "merge-tag" in self.faults else order.customer.first_name
+        returns = "/help/returns" if "email-dead-link" in self.faults else "/faq#returns"
+        downloads = [
+            (BY_SLUG[slug].name, f"{base_url}/download/{token}") for token, slug in order.downloads.items()
+        ]
+        self.email(
+            request,
+            "order_confirmation",
+            to=(order.customer.name, order.customer.email),
+            subject=emails.ORDER_SUBJECT.format(number=order.number),
+            delay_s=self.faults.seconds("slow-email"),
+            first_name=first_name,
+            number=order.number,
+            lines=order.lines,
+            total=format_cents(order.total_cents),
+            downloads=downloads,
+            account_url=f"{base_url}/account" if order.account_created else "",
+            returns_url=base_url + returns,
+        )
 
     def pay_page(self, request: Request, order: Order, message: str = "") -> Response:
         """The card form, with `message` saying why the last attempt did not go through."""
@@ -242,8 +341,8 @@ class Shop:
         )
 
     async def download(self, request: Request) -> Response:
-        """GET /download/<token>: the e-book PDF."""
-        if self.store.download(request.path_params["token"]) is None:
+        """GET /download/<token>: the e-book PDF (`dead-download`: 404 for every token)."""
+        if self.store.download(request.path_params["token"]) is None or "dead-download" in self.faults:
             raise HTTPException(404)
         return Response(
             COURSE_PDF.read_bytes(),
@@ -264,9 +363,9 @@ class Shop:
         return Response(body, media_type="application/xml")
 
     async def robots(self, request: Request) -> Response:
-        """GET /robots.txt: keeps crawlers out of the cart, checkout and test endpoints."""
+        """GET /robots.txt: keeps crawlers out of the cart, checkout, account and test endpoints."""
         base = str(request.base_url).rstrip("/")
-        rules = "".join(f"Disallow: {p}\n" for p in ("/cart", "/checkout", "/pay", "/_test/"))
+        rules = "".join(f"Disallow: {p}\n" for p in PRIVATE_PATHS)
         return PlainTextResponse(f"User-agent: *\n{rules}\nSitemap: {base}/sitemap.xml\n")
 
     async def ledger(self, request: Request) -> Response:
@@ -296,6 +395,15 @@ def create_app(
         Route("/", shop.catalogue),
         Route("/products/{slug}", shop.product),
         *(Route(p, shop.page) for p in INFO_PAGES),
+        Route("/contact", shop.contact.form, methods=["GET"]),
+        Route("/contact", shop.contact.send, methods=["POST"]),
+        Route("/newsletter", shop.newsletter.form, methods=["GET"]),
+        Route("/newsletter", shop.newsletter.subscribe, methods=["POST"]),
+        Route("/newsletter/confirm/{token}", shop.newsletter.confirm),
+        Route("/login", shop.accounts.login_form, methods=["GET"]),
+        Route("/login", shop.accounts.login, methods=["POST"]),
+        Route("/logout", shop.accounts.logout, methods=["POST"]),
+        Route("/account", shop.accounts.account),
         Route("/cart", shop.cart),
         Route("/cart/count", shop.cart_count),
         Route("/cart/add", shop.cart_add, methods=["POST"]),

@@ -23,7 +23,18 @@ KNOWN: dict[str, str] = {
     "js-error": "the checkout and thank-you pages throw an uncaught error on load",
     "declined-after-charge": "the gateway charges the card, the page says declined",
     "double-submit": "the pay button stays enabled and each pay POST charges again",
+    "no-email": "no order confirmation email is sent (the account email still is)",
+    "slow-email": "the order confirmation is sent SECONDS late (slow-email=SECONDS, default 5)",
+    "duplicate-email": "the order confirmation is sent twice",
+    "merge-tag": "the order confirmation greets 'Hi {{ first_name }},' literally",
+    "email-dead-link": "the order confirmation's returns link points to a page that answers 404",
+    "dead-download": "every download link answers 404 (the links still appear)",
+    "login-broken": "login rejects the password of every account created at checkout",
+    "no-autoresponse": "the contact form sends no auto-response email",
 }
+
+# Faults whose value is a number of seconds, with the value used when none is given.
+SECONDS_DEFAULTS: dict[str, float] = {"slow-email": 5.0}
 
 
 @dataclass(frozen=True)
@@ -39,11 +50,19 @@ class Faults:
         """The fault names switched on, sorted."""
         return sorted(self.active)
 
+    def seconds(self, name: str) -> float:
+        """The value of a seconds-valued fault (its default when given without one); 0 when off."""
+        if name not in self.active:
+            return 0.0
+        value = self.active[name]
+        return float(value) if value else SECONDS_DEFAULTS[name]
+
 
 def parse_faults(values: list[str], environ: Mapping[str, str] | None = None) -> Faults:
     """Parse fault flags ("name" or "name=value") plus those in $AUDITOR_DEMO_FAULTS.
 
-    Raises ValueError naming every unknown fault and listing the known ones.
+    Raises ValueError naming every unknown fault and listing the known ones, or naming a
+    seconds-valued fault whose value is not a number.
     """
     env = os.environ if environ is None else environ
     items = [v.strip() for v in values]
@@ -63,4 +82,20 @@ def parse_faults(values: list[str], environ: Mapping[str, str] | None = None) ->
         raise ValueError(
             f"unknown demo shop fault(s): {', '.join(unknown)}. Known faults: {', '.join(sorted(KNOWN))}."
         )
+    bad = [f"{name}={active[name]}" for name in SECONDS_DEFAULTS if not _is_seconds(active.get(name, ""))]
+    if bad:
+        raise ValueError(
+            f"bad demo shop fault value(s): {', '.join(bad)}. Give a number of seconds, e.g. slow-email=2."
+        )
     return Faults(active)
+
+
+def _is_seconds(value: str) -> bool:
+    """Whether a fault value is empty (use the default) or a non-negative number of seconds."""
+    if not value:
+        return True
+    try:
+        seconds = float(value)
+    except ValueError:
+        return False
+    return 0 <= seconds < float("inf")

@@ -11,6 +11,7 @@ import uvicorn
 
 from auditor.demo.app import create_app
 from auditor.demo.faults import Faults
+from auditor.demo.mailer import Mailer
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -19,7 +20,8 @@ START_TIMEOUT_S = 10.0
 class DemoShop:
     """The demo shop served by uvicorn on 127.0.0.1 in a background thread.
 
-    `port=0` picks a free port. Use as a context manager, or call start() and stop().
+    `port=0` picks a free port. Use as a context manager, or call start() and stop(). Its emails go
+    to smtp_host:smtp_port; `mailer.join()` waits until every email queued so far was sent.
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class DemoShop:
         self.faults = faults or Faults()
         self.app = create_app(self.faults, smtp_host, smtp_port)
         self._port = port
+        self.mailer: Mailer = self.app.state.shop.mailer
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -84,6 +87,7 @@ class DemoShop:
         server.should_exit = True
         thread.join(timeout=START_TIMEOUT_S)
         self._server = self._thread = None
+        self.mailer.close()
 
     def __enter__(self) -> DemoShop:
         return self.start()

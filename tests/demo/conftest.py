@@ -1,4 +1,5 @@
-"""Demo shop fixtures: running shops on loopback, stopped after each test."""
+"""Demo shop fixtures: running shops on loopback, stopped after each test, all sending their
+email to one real SMTP server on loopback for the session."""
 
 from __future__ import annotations
 
@@ -8,16 +9,30 @@ import httpx
 import pytest
 
 from auditor.demo import DemoShop, parse_faults
+from tests.demo.inbox import Inbox, LoopbackSMTP
 from tests.demo.shopper import StartShop
 
 
+@pytest.fixture(scope="session")
+def inbox() -> Iterator[Inbox]:
+    """Every email the demo shops send (tests tell theirs apart by a unique recipient)."""
+    handler = Inbox()
+    controller = LoopbackSMTP(handler)
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
-def start_shop() -> Iterator[StartShop]:
+def start_shop(inbox: Inbox) -> Iterator[StartShop]:
     """start_shop("dead-link", ...) -> a running DemoShop with those faults, stopped after the test."""
     shops: list[DemoShop] = []
 
     def start(*faults: str) -> DemoShop:
-        shop = DemoShop(faults=parse_faults(list(faults), environ={})).start()
+        shop = DemoShop(faults=parse_faults(list(faults), environ={}), smtp_port=inbox.port).start()
         shops.append(shop)
         return shop
 

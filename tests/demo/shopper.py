@@ -1,8 +1,9 @@
-"""Helpers for demo shop tests: a guest who buys by form POSTs, the ledger, and a link walk."""
+"""Helpers for demo shop tests: a customer who buys and logs in by form POSTs, the ledger, a link walk."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -31,12 +32,12 @@ class Purchase:
         return f"/thank-you/{self.order}"
 
 
-def place_order(client: httpx.Client, slug: str, email: str) -> str:
-    """Add a product to the cart and check out as a guest; returns the order number."""
+def place_order(client: httpx.Client, slug: str, email: str, **fields: str) -> str:
+    """Add a product to the cart and check out (more checkout `fields`, e.g. create_account="1");
+    returns the order number."""
     assert client.post("/cart/add", data={"product": slug, "quantity": "1"}).status_code == 303
-    response = client.post(
-        "/checkout", data={"name": "Ada Lovelace", "email": email, "address": "1 Loop Rd, Portland"}
-    )
+    data = {"name": "Ada Lovelace", "email": email, "address": "1 Loop Rd, Portland", **fields}
+    response = client.post("/checkout", data=data)
     assert response.status_code == 303, response.text
     return response.headers["location"].split("order=")[1]
 
@@ -45,13 +46,25 @@ def pay(client: httpx.Client, order: str, card: str = APPROVE) -> httpx.Response
     return client.post("/pay", data={"order": order, "card": card, "expiry": "12/30", "cvc": "123"})
 
 
-def buy(client: httpx.Client, slug: str, email: str, card: str = APPROVE) -> Purchase:
-    """The whole guest purchase by form POSTs, following redirects to the last page."""
-    order = place_order(client, slug, email)
+def buy(client: httpx.Client, slug: str, email: str, card: str = APPROVE, **fields: str) -> Purchase:
+    """The whole purchase by form POSTs, following redirects to the last page."""
+    order = place_order(client, slug, email, **fields)
     response = pay(client, order, card)
     if response.is_redirect:
         response = client.get(response.headers["location"])
     return Purchase(response, order)
+
+
+def unique_email(who: str) -> str:
+    """An address no other test uses: the tests share one SMTP server."""
+    return f"{who}-{secrets.token_hex(4)}@example.com"
+
+
+def log_in(client: httpx.Client, email: str, password: str, next_path: str = "") -> httpx.Response:
+    data = {"email": email, "password": password}
+    if next_path:
+        data["next"] = next_path
+    return client.post("/login", data=data)
 
 
 def ledger(client: httpx.Client, email: str) -> list[dict[str, object]]:

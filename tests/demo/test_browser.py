@@ -1,4 +1,4 @@
-"""The demo shop in a real Chromium: a guest checkout by clicks, and the pay button's double click."""
+"""The demo shop in a real Chromium: a checkout by clicks, the pay button's double click, logging in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Error, Page, Route, async_playwright
 
 from auditor.browser.locate import LAUNCH_ARGS, find_chromium
-from tests.demo.shopper import APPROVE, StartShop
+from tests.demo.shopper import APPROVE, StartShop, unique_email
 
 # One Chromium for the whole module: launching one takes longer than most tests here.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -120,3 +120,36 @@ async def test_js_error_throws_on_loading_the_checkout_page(start_shop: StartSho
     await page.goto(shop.base_url + "/checkout")
     await page.wait_for_load_state("networkidle")
     assert len(errors) == 1 and "track" in errors[0]
+
+
+async def test_a_customer_creates_an_account_at_checkout_and_logs_in_by_clicks(
+    start_shop: StartShop, page: Page
+) -> None:
+    shop = start_shop()
+    email, password = unique_email("browser"), "a browser password"
+    await page.goto(shop.base_url + "/products/the-complete-course")
+    await page.click("#add-to-cart")
+    await page.goto(shop.base_url + "/checkout")
+    await page.fill("#name", "Ada Lovelace")
+    await page.fill("#email", email)
+    await page.fill("#address", "1 Loop Rd, Portland")
+    await page.check("#create-account")
+    await page.fill("#password", password)
+    await page.click("#checkout-button")
+    await page.fill("#card", APPROVE)
+    await page.fill("#expiry", "12/30")
+    await page.fill("#cvc", "123")
+    await page.click("#pay-button")
+    await page.wait_for_url("**/thank-you/*")
+    order = await page.locator(".order-number").inner_text()
+    await page.click("header >> text=Log in")
+    await page.fill("#login-email", email)
+    await page.fill("#login-password", password)
+    await page.click("#login-button")
+    await page.wait_for_url("**/account")
+    assert await page.locator("h1").inner_text() == "My account"
+    assert await page.locator("li.account-order .order-number").inner_text() == order
+    assert await page.locator("li.account-order a.download").count() == 1
+    await page.click("#logout-button")
+    await page.wait_for_url(shop.base_url + "/")
+    assert await page.locator("header >> text=Log in").is_visible()

@@ -28,3 +28,17 @@ def test_an_unknown_name_is_an_error_listing_the_known_ones() -> None:
     message = str(info.value)
     assert "dead-lnk" in message and "nope" in message
     assert all(name in message for name in KNOWN)
+
+
+def test_slow_email_takes_a_number_of_seconds() -> None:
+    assert parse_faults(["slow-email=2.5"], environ={}).seconds("slow-email") == 2.5
+    with pytest.raises(ValueError, match=r"slow-email=soon\. Give a number of seconds"):
+        parse_faults(["slow-email=soon"], environ={})
+    with pytest.raises(ValueError, match="slow-email=-1"):
+        parse_faults(["slow-email=-1"], environ={})
+
+
+def test_every_fault_of_this_round_is_known_with_a_description() -> None:
+    names = ["no-email", "slow-email", "duplicate-email", "merge-tag", "email-dead-link", "dead-download"]
+    names += ["login-broken", "no-autoresponse"]
+    assert all(KNOWN.get(name) for name in names)
