@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from auditor.errors import Problem
 from auditor.results import CheckResult, Finding
 
 if TYPE_CHECKING:
@@ -47,8 +48,13 @@ class CheckContext:
     emit: Callable[[Finding], None] = lambda f: None
     # Report progress counters (pages, links, broken...); shown on a terminal, logged otherwise.
     progress: Callable[..., None] = lambda **counters: None
-    # Per-run shared resources (browser, mailbox...) that later check kinds open lazily.
+    # Per-run shared resources (`await resources.browser()`, ...), opened lazily on first use and
+    # closed by the runner when the run ends.
     resources: Any = None
+    # The site's name in the config ("site" for command-line runs).
+    site_name: str = ""
+    # The config file's folder (the current one without a config): relative option paths start here.
+    config_dir: Path = field(default_factory=Path.cwd)
 
     def artifact_dir(self) -> Path:
         """This check's own folder inside the run's report folder (created on first use)."""
@@ -64,10 +70,18 @@ class Check(ABC, Generic[OptionsT]):
     Options: ClassVar[type[BaseModel]] = NoOptions
     # Whether the check submits a payment; such a check is never re-run.
     places_order: ClassVar[bool] = False
+    # Run even when a needed check failed, as long as every need finished (pass, warn or fail) and
+    # left outputs: a payment check must look at the ledger precisely when checkout failed.
+    tolerates_failed_needs: ClassVar[bool] = False
 
     def __init__(self, name: str, options: OptionsT) -> None:
         self.name = name
         self.options = options
+
+    @classmethod
+    def config_problems(cls, options: BaseModel, config_dir: Path) -> list[Problem]:
+        """Problems with validated options that only the kind can see (paths relative to the check)."""
+        return []
 
     @abstractmethod
     async def run(self, ctx: CheckContext) -> CheckResult:

@@ -202,6 +202,55 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return code
 
 
+def scenario_paths(given: list[str]) -> list[str]:
+    """`--scenarios` folders; without any, ./scenarios if it exists, else the bundled examples."""
+    if given:
+        return given
+    from auditor.scenarios import BUNDLED
+
+    return ["scenarios"] if Path("scenarios").is_dir() else [BUNDLED]
+
+
+def cmd_scenario_list(args: argparse.Namespace) -> int:
+    from auditor.scenarios import load_dirs, resolve_dirs
+
+    found = load_dirs(resolve_dirs(scenario_paths(args.scenarios), Path.cwd()))
+    if not found:
+        print("no scenarios found (scenarios are *.py files with @scenario functions)")
+        return ExitCode.OK
+    rows = [("NAME", "TAGS", "PLACES ORDER", "FILE")]
+    for spec in sorted(found.values(), key=lambda s: s.name):
+        rows.append((spec.name, ",".join(spec.tags) or "-", "yes" if spec.places_order else "no", spec.where))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
+    return ExitCode.OK
+
+
+def cmd_scenario_run(args: argparse.Namespace) -> int:
+    from auditor.scenarios import find
+
+    paths = scenario_paths(args.scenarios)
+    for name in args.names:
+        find(name, paths, Path.cwd())  # an unknown name is a usage error before anything runs
+    names = list(dict.fromkeys(args.names))
+    settings = config_mod.ad_hoc(
+        args.base_url,
+        {n: {"kind": "scenario", "scenario": n, "paths": paths} for n in names},
+        audit=names[0] if len(names) == 1 else "scenarios",
+        site={"allow_orders": args.allow_orders},
+        database_url=args.database_url,
+    )
+    _, code = execute(
+        settings,
+        next(iter(settings.audits)),
+        report_dir=args.report_dir,
+        database_url=args.database_url,
+        quiet=args.quiet,
+    )
+    return code
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     settings = config_mod.load(args.config)
     print(
@@ -282,6 +331,17 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display, just the summary")
 
 
+def _add_scenarios_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scenarios",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="load scenarios from this folder (repeatable; 'bundled' = the examples; "
+        "default ./scenarios, else the bundled ones)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="auditor",
@@ -342,6 +402,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_flags(p)
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("scenario", help="list scenarios, or run some against a URL with no config")
+    scs = p.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
+    s = scs.add_parser("list", help="list the scenarios: name, tags, whether it places an order, file")
+    _add_scenarios_flag(s)
+    s.set_defaults(func=cmd_scenario_list)
+    s = scs.add_parser("run", help="run scenarios by name against a URL, as one audit")
+    s.add_argument("names", nargs="+", metavar="NAME", help="the scenarios to run")
+    s.add_argument("--base-url", required=True, help="the shop to run them against")
+    s.add_argument(
+        "--allow-orders", action="store_true", help="let scenarios that place an order run (test shops only)"
+    )
+    _add_scenarios_flag(s)
+    _add_run_flags(s)
+    s.set_defaults(func=cmd_scenario_run)
 
     p = sub.add_parser("validate", help="check the config and list every problem")
     p.set_defaults(func=cmd_validate)

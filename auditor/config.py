@@ -58,11 +58,19 @@ class HostConfig(_Model):
     cookies: dict[str, str] = {}
 
 
+DEFAULT_CUSTOMER_EMAIL = "audit+{id}@example.com"
+DEFAULT_CUSTOMER_NAME = "Ada Auditor"
+
+
 class SiteConfig(_Model):
     """A shop to audit."""
 
     base_url: str
     allow_orders: bool = False
+    # The dummy customer of scenarios: `{id}` is unique per run and scenario, so every order,
+    # account and email of one run can be told apart from every other run's.
+    customer_email: str = DEFAULT_CUSTOMER_EMAIL
+    customer_name: str = Field(DEFAULT_CUSTOMER_NAME, min_length=1)
     user_agent: str = DEFAULT_USER_AGENT
     # Sent only to the base URL's host, never to external links.
     headers: dict[str, str] = {}
@@ -76,6 +84,11 @@ class SiteConfig(_Model):
     def _http_url(cls, v: str) -> str:
         return check_http_url(v)
 
+    @field_validator("customer_email")
+    @classmethod
+    def _email_pattern(cls, v: str) -> str:
+        return check_email_pattern(v)
+
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).netloc.lower()
@@ -88,6 +101,23 @@ class SiteConfig(_Model):
             headers={**own.headers, **self.headers}, cookies={**own.cookies, **self.cookies}
         )
         return out
+
+
+_EMAIL_PLACEHOLDERS = {"id": "x", "run_id": "x", "scenario": "x"}
+
+
+def check_email_pattern(v: str) -> str:
+    """A customer email pattern must give a different address in every run, and one address."""
+    if "{id}" not in v and "{run_id}" not in v:
+        raise ValueError(f"must contain {{id}} or {{run_id}} so each run gets its own customer, got {v!r}")
+    try:
+        sample = v.format(**_EMAIL_PLACEHOLDERS)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(f"only {{id}}, {{run_id}} and {{scenario}} may be used, got {v!r} ({e})") from None
+    local, at, domain = sample.partition("@")
+    if not at or "@" in domain or not local or not domain:
+        raise ValueError(f"must be one email address like audit+{{id}}@example.com, got {v!r}")
+    return v
 
 
 def check_http_url(v: str) -> str:
@@ -133,9 +163,19 @@ class AuditConfig(_Model):
         return v
 
 
+class BrowserSettings(_Model):
+    """The Chromium that scenarios drive: one per run, started on first use."""
+
+    # Else $AUDITOR_CHROMIUM, Playwright's own Chromium, then a system chromium / google-chrome.
+    executable_path: str | None = None
+    headless: bool = True
+    extra_args: list[str] = []
+
+
 class SettingsModel(_Model):
     database_url: str = DEFAULT_DATABASE_URL
     report_dir: str = "reports"
+    browser: BrowserSettings = BrowserSettings()
     sites: dict[str, SiteConfig] = {}
     checks: dict[str, CheckConfig] = {}
     audits: dict[str, AuditConfig] = {}
@@ -237,7 +277,7 @@ def from_dict(
         # kinds' own options are reported too, in the same pass.
         model = _valid_entries(data)
     names = {k: set(v) if isinstance(v, dict) else set() for k, v in data.items()}
-    checks = _check_specs(model, problems)
+    checks = _check_specs(model, problems, source.parent if source else Path.cwd())
     _cross_check(model, names, problems)
     for site in model.sites.values():
         for hc in site.host_settings().values():
@@ -299,7 +339,7 @@ def _valid_entries(data: dict[str, Any]) -> SettingsModel:
     return SettingsModel.model_construct(**sections)
 
 
-def _check_specs(model: SettingsModel, problems: list[Problem]) -> dict[str, CheckSpec]:
+def _check_specs(model: SettingsModel, problems: list[Problem], base_dir: Path) -> dict[str, CheckSpec]:
     from auditor import registry
 
     specs: dict[str, CheckSpec] = {}
@@ -316,6 +356,9 @@ def _check_specs(model: SettingsModel, problems: list[Problem]) -> dict[str, Che
         except ValidationError as e:
             problems.extend(_problems(e, ("checks", name)))
             continue
+        # What only the kind can judge, e.g. that a named scenario exists in its folders.
+        for p in cls.config_problems(options, base_dir):
+            problems.append(Problem(".".join(x for x in ("checks", name, p.path) if x), p.message))
         specs[name] = CheckSpec(name, cc.kind, options, list(cc.needs), cc.timeout_s, cc.description)
     return specs
 
@@ -377,11 +420,34 @@ def single_check(
     report_dir: str = "reports",
 ) -> Settings:
     """Settings for a one-check audit built from command-line flags (`auditor crawl URL`)."""
+    return ad_hoc(
+        base_url,
+        {check_name: {"kind": kind, **options}},
+        audit=check_name,
+        site=site,
+        database_url=database_url,
+        report_dir=report_dir,
+    )
+
+
+def ad_hoc(
+    base_url: str,
+    checks: dict[str, dict[str, Any]],
+    *,
+    audit: str,
+    site: dict[str, Any] | None = None,
+    database_url: str | None = None,
+    report_dir: str = "reports",
+) -> Settings:
+    """Settings for an audit of `checks` built from command-line flags (`auditor scenario run`).
+
+    There is no config file, so relative paths are relative to the current folder.
+    """
     data: dict[str, Any] = {
         "report_dir": report_dir,
         "sites": {"site": {"base_url": base_url, **(site or {})}},
-        "checks": {check_name: {"kind": kind, **options}},
-        "audits": {check_name: {"checks": [check_name], "site": "site"}},
+        "checks": checks,
+        "audits": {audit: {"checks": list(checks), "site": "site"}},
     }
     if database_url:
         data["database_url"] = database_url

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import registry
+from auditor.browser.launch import SharedBrowser
 from auditor.check import CheckContext
 from auditor.config import CheckSpec, Settings, SiteConfig
 from auditor.errors import InfrastructureError, NothingMatched
@@ -60,6 +61,27 @@ class RunOptions:
     recorder: Recorder | None = None
     write_reports: bool = True
     run_id: str | None = None
+
+
+class RunResources:
+    """What the checks of one run share, opened on first use and closed when the run ends.
+
+    `CheckContext.resources` is this object: `await ctx.resources.browser()`.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._browser = SharedBrowser(settings.model.browser)
+
+    async def browser(self) -> Any:
+        """The run's Chromium (a playwright Browser), launched by the first caller."""
+        return await self._browser.get()
+
+    @property
+    def browser_launches(self) -> int:
+        return self._browser.launches
+
+    async def close(self) -> None:
+        await self._browser.close()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -108,7 +130,7 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
     )
     run.report_dir = opts.report_dir or settings.report_root() / run.id
     run.report_dir.mkdir(parents=True, exist_ok=True)
-    execution = _Execution(settings, run, site, opts)
+    execution = _Execution(settings, run, site, site_name, opts, RunResources(settings))
     if opts.recorder:
         await asyncio.to_thread(opts.recorder.start_run, run)
     if opts.progress:
@@ -117,12 +139,18 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
         await execution.run_all(specs)
         order = {s.name: i for i, s in enumerate(specs)}
         run.checks.sort(key=lambda c: order[c.name])
-        run.status = RunStatus(worst([c.derived_status() for c in run.checks]).value)
+        overall = worst([c.derived_status() for c in run.checks])
+        # A run whose every check was skipped found nothing wrong (RunStatus has no `skip`).
+        run.status = RunStatus.PASS if overall == Status.SKIP else RunStatus(overall.value)
     except asyncio.CancelledError:
         run.status = RunStatus.INTERRUPTED
         raise
     finally:
         run.finished_at = datetime.now(UTC)
+        try:
+            await execution.resources.close()
+        except Exception:
+            log.warning("closing the run's resources failed:\n%s", traceback.format_exc())
         await execution.finish()
         if opts.write_reports:
             from auditor.report import write_reports
@@ -133,12 +161,28 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
     return run
 
 
+def _tolerant(kind: str) -> bool:
+    cls = registry.get(kind)
+    return bool(cls and cls.tolerates_failed_needs)
+
+
+def _satisfies(need: CheckResult, tolerant: bool) -> bool:
+    """Whether a finished need lets a check run: it passed, or (for a tolerant check) it failed
+    after leaving outputs to inspect. A need that errored or was skipped never does."""
+    status = need.derived_status()
+    if status in (Status.PASS, Status.WARN):
+        return True
+    return tolerant and status == Status.FAIL and bool(need.outputs)
+
+
 @dataclass
 class _Execution:
     settings: Settings
     run: RunResult
     site: SiteConfig
+    site_name: str
     opts: RunOptions
+    resources: RunResources
     pending: list[Finding] = field(default_factory=list)
     results: dict[str, asyncio.Future[CheckResult]] = field(default_factory=dict)
     flusher: asyncio.Task[None] | None = None
@@ -159,7 +203,7 @@ class _Execution:
 
     async def _run_one(self, spec: CheckSpec) -> None:
         needed = [await self.results[n] for n in spec.needs]
-        failed = [r.name for r in needed if r.derived_status() not in (Status.PASS, Status.WARN)]
+        failed = [r.name for r in needed if not _satisfies(r, _tolerant(spec.kind))]
         if failed:
             result = CheckResult(status=Status.SKIP, message=f"skipped: {', '.join(failed)} did not pass")
             result.name, result.kind = spec.name, spec.kind
@@ -199,6 +243,9 @@ class _Execution:
             outputs=outputs,
             emit=emit,
             progress=report_progress,
+            resources=self.resources,
+            site_name=self.site_name,
+            config_dir=self.settings.base_dir,
         )
         if progress:
             progress.check_started(spec.name, spec.kind)

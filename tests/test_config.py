@@ -115,3 +115,31 @@ def test_it_reports_a_toml_syntax_error_and_a_missing_file(tmp_path: Path) -> No
         config.load(bad)
     with pytest.raises(ConfigError, match="auditor init"):
         config.load(tmp_path / "absent.toml")
+
+
+def test_the_browser_section_has_defaults_and_rejects_unknown_keys() -> None:
+    settings = config.from_dict(minimal())
+    assert settings.model.browser.model_dump() == {
+        "executable_path": None,
+        "headless": True,
+        "extra_args": [],
+    }
+    settings = config.from_dict(
+        minimal(browser={"executable_path": "/opt/chrome", "extra_args": ["--lang=de"]})
+    )
+    assert settings.model.browser.executable_path == "/opt/chrome"
+    assert problems(minimal(browser={"headles": False})) == [
+        "browser.headles: unknown key (check its spelling against the README's config reference)"
+    ]
+
+
+def test_an_ad_hoc_audit_runs_every_check_given_against_one_site() -> None:
+    settings = config.ad_hoc(
+        "http://127.0.0.1:9",
+        {"a": {"kind": "crawl"}, "b": {"kind": "crawl", "max_pages": 5}},
+        audit="both",
+        site={"allow_orders": True},
+    )
+    assert settings.audits["both"].checks == ["a", "b"]
+    assert settings.sites["site"].allow_orders is True
+    assert settings.base_dir == Path.cwd()

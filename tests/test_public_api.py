@@ -19,4 +19,5 @@ def test_the_public_surface_is_exactly_the_authoring_api() -> None:
         "Status",
         "__version__",
         "register",
+        "scenario",
     ]

@@ -197,3 +197,50 @@ async def test_every_run_writes_its_four_reports(tmp_path: Path, store: Store) -
         "junit.xml",
         "summary.md",
     }
+
+
+@register
+class TolerantCheck(ScriptCheck):
+    """Like a payment check: it must look at a purchase that failed."""
+
+    kind = "test-tolerant"
+    tolerates_failed_needs = True
+
+
+async def test_a_tolerant_check_runs_after_a_failed_need_that_left_outputs(
+    tmp_path: Path, store: Store
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        {
+            "checkout": {"findings": ["http://127.0.0.1:9/pay"], "output": "order-7"},
+            "ledger": {"kind": "test-tolerant", "needs": ["checkout"]},
+            "email": {"needs": ["checkout"]},
+        },
+        ["ledger", "email"],
+    )
+    run = await run_audit(settings, "a", RunOptions(recorder=store))
+    by_name = {c.name: c for c in run.checks}
+    assert by_name["checkout"].derived_status() == Status.FAIL
+    assert by_name["ledger"].derived_status() == Status.PASS
+    assert by_name["ledger"].outputs["seen"]["checkout"]["value"] == "order-7"
+    assert by_name["email"].status == Status.SKIP
+
+
+async def test_a_tolerant_check_is_skipped_after_a_need_that_errored_or_was_skipped(
+    tmp_path: Path, store: Store
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        {
+            "boom": {"raise_error": "kaputt"},
+            "after-error": {"kind": "test-tolerant", "needs": ["boom"]},
+            "skipped": {"needs": ["boom"]},
+            "after-skip": {"kind": "test-tolerant", "needs": ["skipped"]},
+        },
+        ["after-error", "after-skip"],
+    )
+    run = await run_audit(settings, "a", RunOptions(recorder=store))
+    by_name = {c.name: c for c in run.checks}
+    assert by_name["after-error"].message == "skipped: boom did not pass"
+    assert by_name["after-skip"].message == "skipped: skipped did not pass"

@@ -1,0 +1,80 @@
+"""The `scenario` check kind: run one named scenario (a customer journey) in the run's Chromium.
+
+A thin wrapper over `auditor.scenarios`: load the scenario from the configured folders, make a
+fresh customer, run it with `run_scenario`, and turn the outcome into a CheckResult whose
+outputs later checks (payment, email, login) read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from auditor.check import Check, CheckContext
+from auditor.errors import Problem
+from auditor.registry import register
+from auditor.results import CheckResult, Status
+from auditor.scenarios.customer import new_customer
+from auditor.scenarios.loader import find
+from auditor.scenarios.options import ScenarioOptions
+from auditor.scenarios.run import run_scenario
+from auditor.scenarios.spec import ScenarioLoadError
+
+
+@register
+class ScenarioCheck(Check[ScenarioOptions]):
+    """A scripted customer journey in a real browser: fails at the step that broke.
+
+    Errors: scenario_failed. Warnings: console_error, failed_request.
+    """
+
+    kind = "scenario"
+    Options = ScenarioOptions
+
+    @classmethod
+    def config_problems(cls, options: BaseModel, config_dir: Path) -> list[Problem]:
+        """The scenario must exist and its folders must load, so `auditor validate` catches it."""
+        assert isinstance(options, ScenarioOptions)
+        try:
+            find(options.scenario, options.paths, config_dir)
+        except ScenarioLoadError as e:
+            return [Problem("scenario", str(e))]
+        return []
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        """Run the scenario once (never retried: it may have submitted a payment)."""
+        try:
+            spec = find(self.options.scenario, self.options.paths, ctx.config_dir)
+        except ScenarioLoadError as e:
+            return CheckResult(status=Status.ERROR, message=str(e))
+        customer = new_customer(
+            ctx.site.customer_email, ctx.site.customer_name, run_id=ctx.run_id, scenario=spec.name
+        )
+        if spec.places_order and not ctx.site.allow_orders:
+            browser = None  # a skipped scenario starts no browser
+        else:
+            browser = await ctx.resources.browser()
+        outcome = await run_scenario(
+            spec,
+            browser=browser,
+            site=ctx.site,
+            site_name=ctx.site_name or "site",
+            customer=customer,
+            options=self.options,
+            artifact_dir=ctx.report_dir / ctx.name,
+            run_id=ctx.run_id,
+            progress=lambda step: ctx.progress(step=step),
+        )
+        return CheckResult(
+            status=Status.SKIP if outcome.status == Status.SKIP else None,
+            findings=outcome.findings,
+            outputs=outcome.outputs,
+            artifacts=outcome.artifacts,
+            message=outcome.message,
+            stats={
+                "scenarios": 1,
+                "steps": len(outcome.steps),
+                "payment_submitted": int(outcome.payment_submitted),
+            },
+        )

@@ -1,0 +1,137 @@
+"""The fixtures a scenario asks for that are auditor's own: `site`, `step` and `artifacts`.
+
+(`page`, `context` are Playwright's; `customer` is in customer.py; `outputs` is a plain dict.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from auditor.results import Artifact
+
+if TYPE_CHECKING:
+    from auditor.config import SiteConfig
+
+BEFORE_FIRST_STEP = "(before the first step)"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The shop a scenario runs against."""
+
+    name: str
+    base_url: str
+    allow_orders: bool = False
+
+    @classmethod
+    def from_config(cls, name: str, config: SiteConfig) -> Site:
+        return cls(name=name, base_url=config.base_url, allow_orders=config.allow_orders)
+
+    def url(self, path: str = "/") -> str:
+        """`path` on the site: `site.url("/cart")`. A full URL is returned as it is; a base URL with a
+        path (`https://x.test/shop`) keeps it (`/cart` -> `https://x.test/shop/cart`)."""
+        if urlsplit(path).scheme:
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass
+class StepRecord:
+    name: str
+    started_at: datetime
+    submits_payment: bool = False
+
+
+class Steps:
+    """The `step` fixture: names the part of the scenario now running.
+
+    `step("Add to cart")` marks a step that lasts until the next one; `async with step("Pay"):`
+    marks one that ends with its block. Either way the step time limit starts anew. A step with
+    `submits_payment=True` records when the payment was submitted: nothing after it is retried.
+    """
+
+    def __init__(
+        self,
+        default_timeout_s: float,
+        on_start: Callable[[StepRecord, float], None],
+        on_end: Callable[[], None],
+    ) -> None:
+        self.default_timeout_s = default_timeout_s
+        self.current = BEFORE_FIRST_STEP
+        self.records: list[StepRecord] = []
+        self.payment_submitted_at: datetime | None = None
+        self._on_start = on_start
+        self._on_end = on_end
+
+    def __call__(
+        self, name: str, *, submits_payment: bool = False, timeout_s: float | None = None
+    ) -> StepBlock:
+        record = StepRecord(name=name, started_at=datetime.now(UTC), submits_payment=submits_payment)
+        self.records.append(record)
+        self.current = name
+        if submits_payment and self.payment_submitted_at is None:
+            self.payment_submitted_at = record.started_at
+        self._on_start(record, timeout_s or self.default_timeout_s)
+        return StepBlock(self, record)
+
+
+class StepBlock:
+    """What `step(...)` returns: ignore it, or use it as `async with` to end the step with the block."""
+
+    def __init__(self, steps: Steps, record: StepRecord) -> None:
+        self._steps = steps
+        self.record = record
+
+    async def __aenter__(self) -> StepRecord:
+        return self.record
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # A failure inside the block keeps the step as the current one, so it is named in the finding.
+        if exc_type is None and self._steps.current == self.record.name:
+            self._steps._on_end()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Artifacts:
+    """The `artifacts` fixture: files the scenario keeps, linked from report.html."""
+
+    dir: Path
+    page: Any = None
+    saved: list[Artifact] = field(default_factory=list)
+
+    def _path(self, name: str, suffix: str = "") -> Path:
+        clean = _UNSAFE.sub("-", name).strip("-.") or "artifact"
+        if suffix and not clean.endswith(suffix):
+            clean += suffix
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / clean
+
+    def add(self, name: str, path: Path, kind: str) -> Path:
+        """List a file already written into `dir`."""
+        if all(a.path != path for a in self.saved):
+            self.saved.append(Artifact(name=name, path=path, kind=kind))
+        return path
+
+    async def screenshot(self, name: str, *, full_page: bool = True) -> Path:
+        """A screenshot of the page now, as `<name>.png`."""
+        path = self._path(name, ".png")
+        await self.page.screenshot(path=str(path), full_page=full_page)
+        return self.add(path.name, path, "screenshot")
+
+    def save_text(self, name: str, text: str) -> Path:
+        """`text` as the file `name` (give it an extension: `prices.txt`, `cart.json`)."""
+        path = self._path(name)
+        path.write_text(text, encoding="utf-8")
+        return self.add(path.name, path, "text")
