@@ -295,6 +295,25 @@ def _database_url(args: argparse.Namespace) -> str:
     )
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from auditor.scheduler.service import serve as serve_schedule
+
+    settings = config_mod.load(args.config)
+    return serve_schedule(
+        settings,
+        scheduler_config=settings.model.scheduler,
+        database_url=args.database_url,
+        report_dir=args.report_dir,
+    )
+
+
+def cmd_mail_sink(args: argparse.Namespace) -> int:
+    from auditor.mail.sink import serve_sink
+
+    serve_sink(_database_url(args), args.host, args.port)  # returns on Ctrl-C
+    return ExitCode.OK
+
+
 def cmd_demo_shop(args: argparse.Namespace) -> int:
     from auditor.demo import serve
 
@@ -417,6 +436,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenarios_flag(s)
     _add_run_flags(s)
     s.set_defaults(func=cmd_scenario_run)
+
+    p = sub.add_parser("schedule", help="run the config's audits on their cron schedules until SIGTERM")
+    p.add_argument(
+        "--report-dir", help="make each run's report folder in DIR (default: the config's report_dir)"
+    )
+    p.add_argument(
+        "--database-url",
+        help="where runs are recorded (default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db)",
+    )
+    p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser(
+        "mail-sink", help="receive a staging shop's email over SMTP and keep it for the email checks"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8025, help="SMTP port to listen on (default 8025)")
+    p.add_argument(
+        "--database-url",
+        help="where mail is kept: default the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db",
+    )
+    p.set_defaults(func=cmd_mail_sink)
 
     p = sub.add_parser("validate", help="check the config and list every problem")
     p.set_defaults(func=cmd_validate)

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.errors import ConfigError, Problem
+from auditor.mail.config import MailboxConfig
+from auditor.scheduler.config import SchedulerConfig
 
 DEFAULT_CONFIG = "auditor.toml"
 DEFAULT_DATABASE_URL = "sqlite:///auditor.db"
@@ -78,6 +80,9 @@ class SiteConfig(_Model):
     # Extra headers/cookies for other hosts of the shop (a CDN, a checkout domain).
     hosts: dict[str, HostConfig] = {}
     crawl: CrawlLimits = CrawlLimits()
+    # Where the emails the shop sends to the dummy customer are read (the built-in SMTP sink or
+    # IMAP); without one, the email, contact-form and newsletter checks cannot run.
+    mailbox: MailboxConfig | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -154,12 +159,14 @@ class AuditConfig(_Model):
     def _cron(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        from apscheduler.triggers.cron import CronTrigger
+        # The scheduler's own parser: crontab's fields, with 0 and 7 both Sunday (APScheduler's
+        # from_crontab reads 0 as Monday), so what validates is exactly what `auditor schedule` runs.
+        from auditor.scheduler.cron import cron_trigger
 
         try:
-            CronTrigger.from_crontab(v)
+            cron_trigger(v, "UTC")
         except ValueError as e:
-            raise ValueError(f"not a 5-field cron expression ({e}): {v!r}") from None
+            raise ValueError(f"not a valid cron expression ({e}): {v!r}") from None
         return v
 
 
@@ -179,6 +186,7 @@ class SettingsModel(_Model):
     sites: dict[str, SiteConfig] = {}
     checks: dict[str, CheckConfig] = {}
     audits: dict[str, AuditConfig] = {}
+    scheduler: SchedulerConfig = SchedulerConfig()
 
 
 @dataclass

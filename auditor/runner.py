@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -66,11 +67,20 @@ class RunOptions:
 class RunResources:
     """What the checks of one run share, opened on first use and closed when the run ends.
 
-    `CheckContext.resources` is this object: `await ctx.resources.browser()`.
+    `CheckContext.resources` is this object: `await ctx.resources.browser()`,
+    `await ctx.resources.mailbox()`. `sessions` holds logged-in browser sessions (storage states)
+    that one check hands to another in memory only: they are credentials, never written anywhere.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, site: SiteConfig | None = None, store: Any = None) -> None:
         self._browser = SharedBrowser(settings.model.browser)
+        self._site = site
+        self._store = store
+        self._own_store: Any = None
+        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._mailbox: Any = None
+        self._mail_lock = asyncio.Lock()
+        self.sessions: dict[str, Any] = {}
 
     async def browser(self) -> Any:
         """The run's Chromium (a playwright Browser), launched by the first caller."""
@@ -80,8 +90,41 @@ class RunResources:
     def browser_launches(self) -> int:
         return self._browser.launches
 
+    async def mailbox(self) -> Any:
+        """The site's mailbox (an `auditor.mail.Mailbox`), opened by the first caller; None if the
+        site configures none. The built-in sink keeps mail in the run's database; a run without
+        one (tests, a gate with no database) gets a throwaway SQLite file for the run's length."""
+        if self._site is None or self._site.mailbox is None:
+            return None
+        async with self._mail_lock:
+            if self._mailbox is None:
+                from auditor.mail.config import open_mailbox
+                from auditor.store import Store
+
+                store = self._store if isinstance(self._store, Store) else None
+                if store is None:
+                    self._own_dir = tempfile.TemporaryDirectory(prefix="auditor-mail-")
+                    url = f"sqlite:///{Path(self._own_dir.name) / 'mail.db'}"
+                    store = self._own_store = await asyncio.to_thread(Store.open, url)
+                self._mailbox = await asyncio.to_thread(open_mailbox, self._site.mailbox, store)
+        return self._mailbox
+
     async def close(self) -> None:
-        await self._browser.close()
+        """Close the mailbox, then the browser; each is tried even if the other fails."""
+        try:
+            if self._mailbox is not None:
+                await self._mailbox.close()
+                self._mailbox = None
+        finally:
+            try:
+                await self._browser.close()
+            finally:
+                if self._own_store is not None:
+                    self._own_store.close()
+                    self._own_store = None
+                if self._own_dir is not None:
+                    self._own_dir.cleanup()
+                    self._own_dir = None
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -130,7 +173,7 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
     )
     run.report_dir = opts.report_dir or settings.report_root() / run.id
     run.report_dir.mkdir(parents=True, exist_ok=True)
-    execution = _Execution(settings, run, site, site_name, opts, RunResources(settings))
+    execution = _Execution(settings, run, site, site_name, opts, RunResources(settings, site, opts.recorder))
     if opts.recorder:
         await asyncio.to_thread(opts.recorder.start_run, run)
     if opts.progress:

@@ -8,6 +8,7 @@ outputs later checks (payment, email, login) read.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -55,6 +56,11 @@ class ScenarioCheck(Check[ScenarioOptions]):
             browser = None  # a skipped scenario starts no browser
         else:
             browser = await ctx.resources.browser()
+        # The mailbox position before anything is sent: the email checks read from here on, never
+        # by date (IMAP's SINCE has day resolution). Opening the sink here also starts it in time.
+        cursor: dict[str, Any] | None = None
+        if browser is not None and (mailbox := await ctx.resources.mailbox()) is not None:
+            cursor = (await mailbox.cursor()).to_dict()
         outcome = await run_scenario(
             spec,
             browser=browser,
@@ -66,10 +72,13 @@ class ScenarioCheck(Check[ScenarioOptions]):
             run_id=ctx.run_id,
             progress=lambda step: ctx.progress(step=step),
         )
+        outputs = dict(outcome.outputs)
+        if cursor is not None:
+            outputs["mail_cursor"] = cursor
         return CheckResult(
             status=Status.SKIP if outcome.status == Status.SKIP else None,
             findings=outcome.findings,
-            outputs=outcome.outputs,
+            outputs=outputs,
             artifacts=outcome.artifacts,
             message=outcome.message,
             stats={
