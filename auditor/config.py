@@ -326,6 +326,13 @@ def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling against the README's config reference)"
+        elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            # A section chosen by its `kind` (a mailbox, a ledger): say which kinds exist.
+            ctx = err.get("ctx") or {}
+            if "tag" in ctx:
+                msg = f"unknown kind {ctx['tag']!r}: set kind to one of {ctx.get('expected_tags', '')}"
+            else:
+                msg = "`kind` is missing: every such section says which kind it is (see the README)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         out.append(Problem(".".join(loc), msg))

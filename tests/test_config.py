@@ -143,3 +143,22 @@ def test_an_ad_hoc_audit_runs_every_check_given_against_one_site() -> None:
     assert settings.audits["both"].checks == ["a", "b"]
     assert settings.sites["site"].allow_orders is True
     assert settings.base_dir == Path.cwd()
+
+
+@pytest.mark.parametrize(
+    ("mailbox", "expected"),
+    [
+        ({"kind": "pop"}, "sites.a.mailbox: unknown kind 'pop': set kind to one of 'sink', 'imap'"),
+        ({"port": 1}, "sites.a.mailbox: `kind` is missing"),
+        ({"kind": "sink", "prot": 1}, "sites.a.mailbox.sink.prot: unknown key"),
+    ],
+)
+def test_a_section_chosen_by_kind_names_the_kinds(mailbox: dict[str, object], expected: str) -> None:
+    data = {
+        "sites": {"a": {"base_url": "http://shop.test", "mailbox": mailbox}},
+        "checks": {"c": {"kind": "crawl"}},
+        "audits": {"n": {"checks": ["c"]}},
+    }
+    with pytest.raises(ConfigError) as e:
+        config.from_dict(data, environ={})
+    assert any(str(p).startswith(expected) for p in e.value.problems), e.value.problems

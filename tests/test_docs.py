@@ -10,6 +10,10 @@ from pydantic import BaseModel
 
 from auditor import config, registry
 from auditor.cli import build_parser
+from auditor.ledger.http import HttpLedgerOptions
+from auditor.ledger.stripe import StripeLedgerOptions
+from auditor.mail.config import ImapMailboxConfig, SinkMailboxConfig
+from auditor.scheduler.config import SchedulerConfig
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -28,6 +32,12 @@ CONFIG_KEYS = sorted(
         *model_keys(config.CrawlLimits),
         *model_keys(config.CheckConfig),
         *model_keys(config.AuditConfig),
+        *model_keys(config.BrowserSettings),
+        *model_keys(SchedulerConfig),
+        *model_keys(SinkMailboxConfig),
+        *model_keys(ImapMailboxConfig),
+        *model_keys(HttpLedgerOptions),
+        *model_keys(StripeLedgerOptions),
         *(k for kind in SHIPPED_KINDS for k in model_keys(registry.get(kind).Options)),  # type: ignore[union-attr]
     }
 )
