@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser clean
+.PHONY: demo test lint typecheck pytest browser test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ browser: $(STAMP)
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# Servers the tests start on loopback: Debian's dovecot-imapd for the IMAP mailbox tests. Never
+# fails the build: without apt, root or sudo those tests skip and say why. (Debian starts the
+# system's dovecot service on install; `systemctl disable --now dovecot` if you do not want it.)
+test-services:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  echo "No dovecot found: installing Debian's dovecot-imapd for the IMAP tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd; } \
+	  || echo "Could not install dovecot-imapd: the IMAP tests will be skipped"; }
+
 demo: $(STAMP) browser
 	$(BIN)/auditor demo
 
@@ -35,7 +45,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) browser
+pytest: $(STAMP) browser test-services
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test: lint typecheck pytest

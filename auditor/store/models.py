@@ -1,11 +1,22 @@
-"""The tables auditor keeps its runs, check results and findings in (SQLAlchemy 2 typed models)."""
+"""The tables of runs, check results, findings and received mail (SQLAlchemy 2 typed models)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -107,3 +118,27 @@ class FindingRow(Base):
     message: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class MailMessageRow(Base):
+    """One email the SMTP sink received, exactly as it arrived, so no run ever loses mail."""
+
+    __tablename__ = "mail_messages"
+
+    # Ever-increasing: a mailbox cursor is the highest id seen before a purchase.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    envelope_sender: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MailRecipientRow(Base):
+    """One lower-cased recipient of one received email (envelope RCPT TO and To/Cc/Delivered-To)."""
+
+    __tablename__ = "mail_recipients"
+    __table_args__ = (Index("ix_mail_recipients_address_message_id", "address", "message_id"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)

@@ -1,21 +1,22 @@
-"""The Store: where runs, check results and findings are written as they happen and read back."""
+"""The Store: where runs, check results, findings and received mail are written and read back."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from auditor.errors import StoreError
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
 from auditor.store.migrate import _wrap, is_current, upgrade
-from auditor.store.models import CheckRow, FindingRow, RunRow
+from auditor.store.models import CheckRow, FindingRow, MailMessageRow, MailRecipientRow, RunRow
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,17 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime | None
     stats: dict[str, int | float]
+
+
+@dataclass(frozen=True)
+class StoredMail:
+    """One email as the SMTP sink received it: the raw bytes, when, and who it was for."""
+
+    id: int
+    received_at: datetime
+    envelope_sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
 
 
 def process_start(pid: int) -> str | None:
@@ -226,3 +238,46 @@ class Store:
                 checks=list(checks.values()),
                 report_dir=Path(row.report_dir) if row.report_dir else None,
             )
+
+    def add_mail(
+        self, raw: bytes, *, envelope_sender: str, recipients: Iterable[str], received_at: datetime
+    ) -> int:
+        """Keep one received email; `recipients` are stored lower-cased, each once. Returns its id."""
+        addresses = dict.fromkeys(a.strip().lower() for a in recipients if a.strip())
+        with self._session.begin() as s:
+            row = MailMessageRow(received_at=received_at, envelope_sender=envelope_sender, raw=raw)
+            s.add(row)
+            s.flush()
+            s.add_all(MailRecipientRow(message_id=row.id, address=a) for a in addresses)
+            return row.id
+
+    def last_mail_id(self) -> int:
+        """The id of the newest stored email, 0 when there is none: a mailbox cursor.
+
+        Ids only grow. (On PostgreSQL an id is drawn when a message is inserted, so a message still
+        being written at the very moment the cursor is taken could commit below it; the cursor is
+        taken before the purchase, so that message cannot be the purchase's.)
+        """
+        with self._session() as s:
+            return s.scalar(select(func.max(MailMessageRow.id))) or 0
+
+    def mail_for(self, recipient: str, after_id: int = 0) -> list[StoredMail]:
+        """The stored emails with id above `after_id` sent to exactly `recipient` (any case), oldest first."""
+        ids = select(MailRecipientRow.message_id).where(MailRecipientRow.address == recipient.strip().lower())
+        q = (
+            select(MailMessageRow)
+            .where(MailMessageRow.id > after_id, MailMessageRow.id.in_(ids))
+            .order_by(MailMessageRow.id)
+        )
+        with self._session() as s:
+            rows = list(s.scalars(q))
+            recipients: dict[int, list[str]] = {r.id: [] for r in rows}
+            if rows:
+                for rr in s.scalars(
+                    select(MailRecipientRow).where(MailRecipientRow.message_id.in_(recipients))
+                ):
+                    recipients[rr.message_id].append(rr.address)
+            return [
+                StoredMail(r.id, r.received_at, r.envelope_sender, tuple(sorted(recipients[r.id])), r.raw)
+                for r in rows
+            ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from auditor.store import current, downgrade, upgrade
 from auditor.store.migrate import script_location
@@ -22,13 +22,46 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
     assert current(db_url) is None
     upgrade(db_url)
-    assert current(db_url) == "0001"
-    assert tables(db_url) == {"runs", "check_results", "findings"}
+    assert current(db_url) == "0002"
+    assert tables(db_url) == {"runs", "check_results", "findings", "mail_messages", "mail_recipients"}
     downgrade(db_url, "base")
     assert current(db_url) is None
     assert tables(db_url) == set()
     upgrade(db_url)
-    assert current(db_url) == "0001"
+    assert current(db_url) == "0002"
+
+
+def test_a_database_of_the_first_release_upgrades_and_keeps_its_runs(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.results import RunResult
+    from auditor.store import Store
+
+    upgrade(db_url, "0001")
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, audit, site, base_url, trigger, status, started_at, stats) "
+                    "VALUES ('old', 'nightly', 'shop', 'http://x', 'manual', 'pass', :t, '{}')"
+                ),
+                {"t": datetime(2026, 11, 1, tzinfo=UTC)},
+            )
+    finally:
+        engine.dispose()
+    store = Store.open(db_url)
+    try:
+        assert current(db_url) == "0002"
+        assert [r.id for r in store.recent_runs()] == ["old"]
+        store.start_run(
+            RunResult(
+                id="new", audit="a", site="s", base_url="http://x", trigger="t", started_at=datetime.now(UTC)
+            )
+        )
+        assert store.last_mail_id() == 0
+    finally:
+        store.close()
 
 
 def test_the_migrated_schema_matches_the_models(db_url: str) -> None:
