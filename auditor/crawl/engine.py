@@ -20,7 +20,7 @@ from auditor.check import CheckContext
 from auditor.config import CrawlLimits
 from auditor.crawl import sitemap as sitemaps
 from auditor.crawl.extract import extract, refresh_target
-from auditor.crawl.fetch import Fetcher, Outcome
+from auditor.crawl.fetch import Fetcher, Outcome, fetch_leaf
 from auditor.crawl.frontier import Frontier, Target
 from auditor.crawl.robots import Robots
 from auditor.crawl.urls import (
@@ -176,12 +176,7 @@ class Crawl:
         """GET a page (reading its HTML); HEAD anything else, GET again on any non-2xx answer."""
         if page:
             return await self.fetcher.fetch(url, "GET", read="html")
-        out = await self.fetcher.fetch(url, "HEAD")
-        if out.loop or (out.status is not None and not 200 <= out.status < 300):
-            again = await self.fetcher.fetch(url, "GET")
-            again.attempts += out.attempts
-            return again
-        return out
+        return await fetch_leaf(self.fetcher, url)
 
     def _parse(self, t: Target, out: Outcome) -> None:
         assert out.body is not None

@@ -220,6 +220,19 @@ class Fetcher:
                 busy[i] -= 1
 
 
+async def fetch_leaf(fetcher: Fetcher, url: str, method: str = "HEAD") -> Outcome:
+    """Request a URL whose body nobody reads: HEAD, then GET again on any non-2xx answer (as the
+    crawler does for links it does not parse), or GET straight away when `method` is "GET"."""
+    if method == "GET":
+        return await fetcher.fetch(url, "GET")
+    out = await fetcher.fetch(url, "HEAD")
+    if out.loop or (out.status is not None and not 200 <= out.status < 300):
+        again = await fetcher.fetch(url, "GET")
+        again.attempts += out.attempts
+        return again
+    return out
+
+
 async def _read_capped(resp: httpx.Response, cap: int) -> bytes:
     """The body up to `cap` bytes; the rest is never read (the connection is dropped)."""
     buf = bytearray()

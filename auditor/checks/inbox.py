@@ -1,0 +1,257 @@
+"""Reading and inspecting a run's emails: what the `email`, `contact-form` and `newsletter` checks share.
+
+Which needed scenario holds the customer, the mailbox and the position it recorded, and the findings
+any email can have whatever it is for: late, unrendered merge tags, dead links and images. Each
+finding's `key` starts with the message's name (not its per-run subject or order number), so the
+same problem in the next run has the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from auditor.check import CheckContext
+from auditor.crawl.linkcheck import LinkVerdict, check_urls
+from auditor.mail.content import find_merge_tags
+from auditor.mail.mailbox import Cursor, Mailbox
+from auditor.mail.message import Link, Message
+from auditor.mail.render import html_to_text
+from auditor.results import Finding, Severity
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A case-insensitive regex; raises ValueError naming the pattern when it does not compile."""
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as e:
+        raise ValueError(f"bad regex {pattern!r}: {e}") from e
+
+
+class LinkOptions(BaseModel):
+    """What every email check does with a message's content besides waiting for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_links: bool = True
+    merge_tags: bool = True
+    # Regexes: links whose URL matches any of them are not checked (tracking pixels, unsubscribe).
+    ignore_links: list[str] = []
+
+    @field_validator("ignore_links")
+    @classmethod
+    def _ignore_compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            compile_pattern(pattern)
+        return value
+
+
+class NotUsable(ValueError):
+    """The check cannot run as configured; the message says what to change."""
+
+
+def pick_outputs(
+    outputs: Mapping[str, Mapping[str, Any]], scenario: str | None, kind: str
+) -> tuple[str, Mapping[str, Any]]:
+    """The needed scenario's name and outputs: the named one, or the only needed one with a customer."""
+    if scenario is not None:
+        if scenario not in outputs:
+            have = ", ".join(sorted(outputs)) or "none"
+            raise NotUsable(
+                f"option `scenario` names {scenario!r}, which is not among this check's `needs` "
+                f"(needed checks: {have}); add it to `needs`"
+            )
+        return scenario, outputs[scenario]
+    chosen = [(n, o) for n, o in outputs.items() if isinstance(o.get("customer"), Mapping)]
+    if len(chosen) == 1:
+        return chosen[0]
+    if not chosen:
+        raise NotUsable(
+            f"the {kind} check needs a scenario check in its `needs` whose customer receives the emails"
+        )
+    names = ", ".join(sorted(n for n, _ in chosen))
+    raise NotUsable(f"several needed checks have a customer ({names}): name one with the `scenario` option")
+
+
+async def mailbox_for(ctx: CheckContext, name: str, out: Mapping[str, Any]) -> tuple[Mailbox, Cursor, str]:
+    """The site's mailbox, the position the scenario recorded, and the customer's address."""
+    mailbox: Mailbox | None = await ctx.resources.mailbox()
+    if mailbox is None:
+        raise NotUsable(
+            f"the site {ctx.site_name or ctx.base_url} has no mailbox: add [sites.{ctx.site_name or '<site>'}"
+            '.mailbox] (kind = "sink" with the shop\'s SMTP pointed at it, or kind = "imap") so the emails '
+            "can be read"
+        )
+    raw = out.get("mail_cursor")
+    if not isinstance(raw, Mapping):
+        raise NotUsable(
+            f"the outputs of {name!r} hold no mailbox position (`mail_cursor`); it must be a `scenario` "
+            "check run with the site's mailbox configured"
+        )
+    customer = out.get("customer")
+    email = customer.get("email") if isinstance(customer, Mapping) else None
+    if not isinstance(email, str) or not email:
+        raise NotUsable(f"the outputs of {name!r} have no `customer.email`, so its emails cannot be found")
+    return mailbox, Cursor.from_dict(dict(raw)), email
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time from scenario outputs, or None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def remaining(since: datetime, limit_s: float, now: datetime) -> float:
+    """Seconds left of `limit_s` counted from `since` (never negative: then one last look)."""
+    return max(0.0, limit_s - (now - since).total_seconds())
+
+
+def finding(
+    kind: str, severity: Severity, url: str, name: str, message: str, *, key: str = "", **evidence: Any
+) -> Finding:
+    """A finding of an email check; `key` starts with the message name so fingerprints stay stable."""
+    return Finding(
+        kind=kind,
+        severity=severity,
+        url=url,
+        key=f"{name}\x1f{key}" if key else name,
+        element=f"email {name}",
+        message=message,
+        evidence={"message": name, **evidence},
+    )
+
+
+def lateness(
+    name: str, latency_s: float, soft_s: float, hard_s: float, base_url: str, since: str
+) -> Finding | None:
+    """`email_late` (warning above `soft_s`, error above `hard_s`), or None when in time."""
+    if latency_s <= soft_s:
+        return None
+    severity = Severity.ERROR if latency_s > hard_s else Severity.WARNING
+    limit = hard_s if severity == Severity.ERROR else soft_s
+    return finding(
+        "email_late",
+        severity,
+        base_url,
+        name,
+        f"The {name} email arrived {latency_s:.0f} s after {since}, above the limit of {limit:g} s. "
+        "Check the shop's mail queue and its sending provider.",
+        latency_s=round(latency_s, 3),
+        soft_limit_s=soft_s,
+        hard_limit_s=hard_s,
+    )
+
+
+def merge_tag_findings(name: str, messages: Sequence[Message], base_url: str) -> list[Finding]:
+    """One `email_merge_tag` per distinct unrendered token in the messages, with where it stood."""
+    found: dict[str, Finding] = {}
+    for msg in messages:
+        for tag in find_merge_tags(msg):
+            f = found.get(tag.token)
+            if f is None:
+                found[tag.token] = finding(
+                    "email_merge_tag",
+                    Severity.ERROR,
+                    base_url,
+                    name,
+                    f"The {name} email shows an unrendered placeholder {tag.token!r} ({tag.part}: "
+                    f"{tag.context!r}). Fix the email template or the data it is given.",
+                    key=tag.token,
+                    token=tag.token,
+                    parts=[tag.part],
+                    context=tag.context,
+                    subject=msg.subject,
+                )
+            elif tag.part not in f.evidence["parts"]:
+                f.evidence["parts"].append(tag.part)
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class CheckedLink:
+    """A link of a message and the verdict on it (None when ignored or link checking is off)."""
+
+    message: str
+    link: Link
+    verdict: LinkVerdict | None
+
+    def as_json(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "message": self.message,
+            "url": self.link.url,
+            "text": self.link.text,
+            "kind": self.link.kind,
+            "part": self.link.source,
+            "verdict": v.verdict if v else "unchecked",
+            "status": v.status if v else None,
+        }
+
+
+async def check_links(
+    ctx: CheckContext, by_message: Mapping[str, Sequence[Message]], opts: LinkOptions
+) -> list[CheckedLink]:
+    """Every link and image of the messages, each distinct URL fetched once (as the crawler would)."""
+    ignore = [compile_pattern(p) for p in opts.ignore_links]
+    links = [
+        (name, link)
+        for name, msgs in by_message.items()
+        for link in _unique_links(msgs)
+        if not any(p.search(link.url) for p in ignore)
+    ]
+    verdicts: dict[str, LinkVerdict] = {}
+    if opts.check_links and links:
+        verdicts = await check_urls([link.url for _, link in links], site=ctx.site)
+    return [CheckedLink(name, link, verdicts.get(link.url)) for name, link in links]
+
+
+def _unique_links(messages: Sequence[Message]) -> list[Link]:
+    seen: dict[tuple[str, str], Link] = {}
+    for msg in messages:
+        for link in msg.links():
+            seen.setdefault((link.url, link.kind), link)
+    return list(seen.values())
+
+
+def link_findings(checked: Sequence[CheckedLink]) -> list[Finding]:
+    """One `email_broken_link` per message and dead URL (a text and an HTML copy are one finding)."""
+    out: dict[tuple[str, str], Finding] = {}
+    for c in checked:
+        v = c.verdict
+        if v is None or not v.broken:
+            continue
+        f = out.get((c.message, c.link.url))
+        if f is not None:
+            f.evidence["parts"] = sorted({*f.evidence["parts"], c.link.source})
+            continue
+        what = "image" if c.link.kind == "image" else "link"
+        label = f" {c.link.text!r}" if c.link.text else ""
+        out[(c.message, c.link.url)] = finding(
+            "email_broken_link",
+            Severity.ERROR,
+            c.link.url,
+            c.message,
+            f"The {c.message} email's {what}{label} ({c.link.url}) is dead: {v.describe()}. "
+            "Fix the link in the email template or the page it points to.",
+            key=f"{c.link.kind}\x1f{c.link.text}",
+            text=c.link.text,
+            link_kind=c.link.kind,
+            parts=[c.link.source],
+            **v.evidence(),
+        )
+    return list(out.values())
+
+
+def visible_text(msg: Message) -> str:
+    """What a reader sees: the subject, the text part and the HTML part rendered to text."""
+    return "\n".join([msg.subject, msg.text, html_to_text(msg.html) if msg.html else ""])
