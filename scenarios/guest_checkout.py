@@ -50,7 +50,6 @@ async def guest_checkout(
     await page.fill("#password", customer.password)
     await page.click("#checkout-button")
     await page.wait_for_url("**/pay?order=*")
-    outputs["account_created"] = True
 
     # From here on a payment may have been taken: auditor never retries this scenario.
     async with step("Pay with the test card", submits_payment=True):
@@ -73,6 +72,7 @@ async def guest_checkout(
     said = (await page.locator("h1").inner_text()).strip()
     outputs["payment_attempts"] = [{"card_last4": CARD[-4:], "result": "approved", "message": said}]
     outputs["payment_result"], outputs["payment_message"] = "approved", said
+    outputs["account_created"] = True  # the shop creates the account once the order is paid
     order_number = (await page.locator(".order-number").inner_text()).strip()  # "Order #A1B2C3"
     outputs["order_number"] = order_number.rpartition("#")[2]
     total, _, currency = (await page.locator(".order-total").inner_text()).strip().partition(" ")

@@ -49,6 +49,8 @@ class AreaCrawl:
     # Pages that did not load inside the area (e.g. redirected to the login form): URL -> why.
     left_area: dict[str, str] = field(default_factory=dict)
     links: dict[str, AreaLink] = field(default_factory=dict)
+    # Links the area shares with the home page (header, footer, navigation): the crawl check's.
+    site_chrome: set[str] = field(default_factory=set)
 
 
 def session_client(
@@ -86,7 +88,9 @@ async def crawl_area(
     """Parse the pages under `paths` (at most `max_pages`), collect every link on them, and check
     each one that matches no `exclude` or `skip_check` pattern (those the caller checks itself).
 
-    Logout links are always excluded. Every request goes through `client` (the session's).
+    Logout links are always excluded. Links that are also on the home page (the header, footer and
+    navigation every page shares) are not checked: the crawl check covers them, and a dead footer
+    link should be one finding, not one per check. Every request goes through `client`.
     """
     lim = (limits or site.crawl).model_copy(update={"respect_robots": False})
     excluded = [LOGOUT, *exclude]
@@ -123,11 +127,27 @@ async def crawl_area(
             if element in PAGE_ELEMENTS and link not in seen and in_area(link, host, paths):
                 seen.add(link)
                 queue.append(link)
-    to_check = [u for u in result.links if u not in seen and not any(p.search(u) for p in unchecked)]
+    result.site_chrome = await _home_links(fetcher, base_url) & set(result.links)
+    to_check = [
+        u
+        for u in result.links
+        if u not in seen and u not in result.site_chrome and not any(p.search(u) for p in unchecked)
+    ]
     verdicts = await check_urls(to_check, site=site, limits=lim, client=client) if to_check else {}
     for u, judged in verdicts.items():
         result.links[u].verdict = judged
     return result
+
+
+async def _home_links(fetcher: Fetcher, base_url: str) -> set[str]:
+    """The absolute links of the site's home page (empty if it does not load)."""
+    home = normalise(resolve(base_url, "/"))[0]
+    out = await fetcher.fetch(home, "GET", read="html")
+    if out.status != 200 or out.body is None:
+        return set()
+    page = extract(out.body, out.content_type, targets=False)
+    base = resolve(out.final_url or home, page.base) if page.base else (out.final_url or home)
+    return {link for raw, _ in page.links if (link := _absolute(raw, base)) is not None}
 
 
 def _absolute(raw: str, base: str) -> str | None:
