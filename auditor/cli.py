@@ -264,13 +264,55 @@ def starter_config() -> str:
     return resources.files("auditor").joinpath("starter.toml").read_text(encoding="utf-8")
 
 
+DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+_DEMO_COMMENTS = {
+    "": (
+        "auditor.toml for the bundled demo shop: the config `auditor demo` runs with.\n"
+        "Try the CI gate on it:\n"
+        "  auditor demo-shop --port 8000 [--fault dead-link]          # in one terminal\n"
+        "  auditor gate --config auditor.toml --base-url http://127.0.0.1:8000\n"
+        "Exit 0: pass; 1: something customers would hit is broken; see the README."
+    ),
+    "sites": "The shop to audit; --base-url replaces base_url (a preview deploy).",
+    "checks": "Checks: `kind`, optional `needs` and `timeout_s`; every other key is the kind's option.",
+    "audits": "Audits: named sets of checks. `auditor gate` runs the one named `gate` (or --audit NAME).",
+}
+
+
+def demo_config_toml(base_url: str = DEMO_BASE_URL) -> str:
+    """The demo's config (`auditor.demo.audit.demo_config`) as commented TOML."""
+    from auditor.demo.audit import demo_config
+    from auditor.gate import toml
+
+    return toml.dumps(demo_config(base_url=base_url), _DEMO_COMMENTS)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(starter_config(), encoding="utf-8")
-    print(f"wrote {path}; edit it, then `auditor validate --config {path}`")
+    path.write_text(demo_config_toml() if args.demo else starter_config(), encoding="utf-8")
+    if args.demo:
+        print(
+            f"wrote {path}; start the shop with `auditor demo-shop --port 8000`, then "
+            f"`auditor gate --config {path} --base-url {DEMO_BASE_URL}`"
+        )
+    else:
+        print(f"wrote {path}; edit it, then `auditor validate --config {path}`")
     return ExitCode.OK
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from auditor.gate.command import cmd_gate as gate
+
+    return gate(args)
+
+
+def cmd_baseline_update(args: argparse.Namespace) -> int:
+    from auditor.gate.command import cmd_baseline_update as update
+
+    return update(args)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -348,6 +390,21 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="where runs are recorded (default: sqlite:///auditor.db, or $AUDITOR_DATABASE_URL)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display, just the summary")
+
+
+def _add_gate_flags(p: argparse.ArgumentParser, *, base_url_required: bool = True) -> None:
+    # Also after the command (`auditor gate --config auditor.toml`), as CI jobs are usually written.
+    p.add_argument("--config", default=argparse.SUPPRESS, help="the config file (as the global --config)")
+    p.add_argument("--audit", help="the audit to run (default: the one named `gate`, else the only one)")
+    p.add_argument(
+        "--base-url", required=base_url_required, help="the deploy to check (a preview or staging URL)"
+    )
+    p.add_argument(
+        "--external",
+        action="store_true",
+        help="check links to other hosts too (a gate checks internal links only)",
+    )
+    _add_run_flags(p)
 
 
 def _add_scenarios_flag(p: argparse.ArgumentParser) -> None:
@@ -464,7 +521,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="write a commented starter auditor.toml")
     p.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument(
+        "--demo", action="store_true", help="write the demo shop's config (the one `auditor demo` uses)"
+    )
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "gate", help="gate a deploy in CI: run the gating audit, exit 1 if customers would hit a break"
+    )
+    _add_gate_flags(p)
+    p.add_argument(
+        "--baseline", metavar="FILE", help="findings in this file are known: they do not fail the gate"
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=["error", "warning"],
+        default="error",
+        help="the lowest severity that fails the gate (default: error)",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="cap the whole gate; checks still running then end in error and the gate exits 3",
+    )
+    p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("baseline", help="manage the gate's baseline of known findings")
+    bls = p.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
+    b = bls.add_parser("update", help="write the current findings' fingerprints to a baseline file")
+    _add_gate_flags(b, base_url_required=False)
+    b.add_argument("--output", required=True, metavar="FILE", help="the baseline file to write (commit it)")
+    b.add_argument(
+        "--run", metavar="RUN_ID", help="use this recorded run's findings instead of running the audit"
+    )
+    b.set_defaults(func=cmd_baseline_update, time_budget=None)
 
     p = sub.add_parser("db", help="manage the database schema")
     dbs = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -62,6 +62,12 @@ class RunOptions:
     recorder: Recorder | None = None
     write_reports: bool = True
     run_id: str | None = None
+    # Give a check that failed or errored one more try (the gate): passing then makes it `flaky`
+    # (a warning), never a silent pass. Never for a check that may have placed an order or paid,
+    # nor for one that needs such a check (see `_Execution._may_rerun`).
+    rerun_failed: bool = False
+    # A cap on the whole run in seconds (the gate's --time-budget); None: each check's timeout only.
+    time_budget_s: float | None = None
 
 
 class RunResources:
@@ -218,6 +224,67 @@ def _satisfies(need: CheckResult, tolerant: bool) -> bool:
     return tolerant and status == Status.FAIL and bool(need.outputs)
 
 
+def places_order(spec: CheckSpec, config_dir: Path) -> bool:
+    """Whether running `spec` may place an order: its kind says so, or it runs a scenario that does."""
+    cls = registry.get(spec.kind)
+    if cls is not None and cls.places_order:
+        return True
+    declared = getattr(cls, "places_order_for", None)
+    if declared is not None:
+        return bool(declared(spec.options, config_dir))
+    from auditor.scenarios import ScenarioLoadError, ScenarioOptions, find
+
+    # Until ScenarioCheck declares `places_order_for` itself: the scenario's own flag decides.
+    if isinstance(spec.options, ScenarioOptions):
+        try:
+            return find(spec.options.scenario, spec.options.paths, config_dir).places_order
+        except ScenarioLoadError:
+            return True  # cannot tell: the safe answer
+    return False
+
+
+def _paid(result: CheckResult) -> bool:
+    return bool(result.stats.get("payment_submitted", 0))
+
+
+def _worth_rerunning(result: CheckResult) -> bool:
+    """A failure or error that a second try might not repeat: not one after a payment was submitted,
+    and not a cut by the run's time budget (a second try would only be cut sooner)."""
+    failed = result.derived_status() in (Status.FAIL, Status.ERROR)
+    return failed and not _paid(result) and not result.stats.get("time_budget_exceeded")
+
+
+def _first_failure(result: CheckResult) -> str:
+    """One line saying how a check failed, for the `flaky_check` finding."""
+    errors = [f for f in result.findings if f.severity == Severity.ERROR]
+    if errors:
+        f = errors[0]
+        return f"{f.kind} at {f.url}: {f.message}".splitlines()[0]
+    return f"{result.derived_status()}: {result.message or 'no message'}".splitlines()[0]
+
+
+def flaky(first: CheckResult, second: CheckResult, base_url: str) -> CheckResult:
+    """The re-run's result, marked flaky: a `flaky_check` warning naming the first failure."""
+    what = _first_failure(first)
+    second.findings.append(
+        Finding(
+            "flaky_check",
+            Severity.WARNING,
+            base_url,
+            f"{first.name} failed, then passed on its one re-run; the first failure: {what}",
+            evidence={
+                "first_status": str(first.derived_status()),
+                "first_message": first.message,
+                "first_findings": [f.to_dict() for f in first.findings[:20]],
+            },
+        )
+    )
+    second.status = Status.WARN
+    second.message = f"flaky: failed, then passed on its re-run (first: {what})"
+    second.stats = {**second.stats, "flaky": 1, "reruns": 1}
+    return second
+
+
 @dataclass
 class _Execution:
     settings: Settings
@@ -229,9 +296,15 @@ class _Execution:
     pending: list[Finding] = field(default_factory=list)
     results: dict[str, asyncio.Future[CheckResult]] = field(default_factory=dict)
     flusher: asyncio.Task[None] | None = None
+    # monotonic() when the run's time budget ends (None: no budget).
+    deadline: float | None = None
+    # Checks that placed an order or paid, or need one that did: never re-run.
+    ordered: set[str] = field(default_factory=set)
 
     async def run_all(self, specs: list[CheckSpec]) -> None:
         loop = asyncio.get_running_loop()
+        if self.opts.time_budget_s is not None:
+            self.deadline = time.monotonic() + self.opts.time_budget_s
         self.results = {s.name: loop.create_future() for s in specs}
         if self.opts.recorder:
             self.flusher = asyncio.create_task(self._flush_periodically())
@@ -247,12 +320,34 @@ class _Execution:
     async def _run_one(self, spec: CheckSpec) -> None:
         needed = [await self.results[n] for n in spec.needs]
         failed = [r.name for r in needed if not _satisfies(r, _tolerant(spec.kind))]
+        # Only a run that re-runs checks needs to know (it may load the scenario files to find out).
+        orders = self.opts.rerun_failed and (
+            places_order(spec, self.settings.base_dir) or any(n in self.ordered for n in spec.needs)
+        )
         if failed:
             result = CheckResult(status=Status.SKIP, message=f"skipped: {', '.join(failed)} did not pass")
             result.name, result.kind = spec.name, spec.kind
             result.started_at = result.finished_at = datetime.now(UTC)
         else:
-            result = await self._execute(spec, {r.name: r.outputs for r in needed})
+            outputs = {r.name: r.outputs for r in needed}
+            rerun = self._may_rerun(orders, needed)
+            # Findings of an attempt that may be re-run are held back: only the final one is recorded.
+            result = await self._execute(spec, outputs, hold=rerun)
+            if rerun and _worth_rerunning(result):
+                log.info("check %s %s; re-running it once", spec.name, result.derived_status())
+                second = await self._execute(spec, outputs, hold=True)
+                if second.derived_status() in (Status.PASS, Status.WARN):
+                    second = flaky(result, second, self.run.base_url)
+                    second.findings = [self._finalized(spec.name, f) for f in second.findings]
+                else:
+                    second.stats = {**second.stats, "reruns": 1}
+                second.duration_s += result.duration_s
+                second.started_at = result.started_at
+                result = second
+            if rerun:
+                self.pending.extend(result.findings)
+        if orders or _paid(result):
+            self.ordered.add(spec.name)
         self.run.checks.append(result)
         if self.opts.recorder:
             await self._flush()
@@ -261,15 +356,33 @@ class _Execution:
             self.opts.progress.check_finished(result)
         self.results[spec.name].set_result(result)
 
-    async def _execute(self, spec: CheckSpec, outputs: dict[str, Any]) -> CheckResult:
+    def _may_rerun(self, orders: bool, needed: list[CheckResult]) -> bool:
+        """Re-run only what is safe and meaningful to repeat: no order or payment in it or before it,
+        and every need passed (re-running a check against a need's broken outputs proves nothing)."""
+        if not self.opts.rerun_failed or orders:
+            return False
+        return all(r.derived_status() in (Status.PASS, Status.WARN) for r in needed)
+
+    def _limit(self, spec: CheckSpec) -> tuple[float, bool]:
+        """The check's time limit now, and whether it is the run's time budget that sets it."""
+        if self.deadline is None:
+            return spec.timeout_s, False
+        remaining = self.deadline - time.monotonic()
+        return (remaining, True) if remaining < spec.timeout_s else (spec.timeout_s, False)
+
+    def _finalized(self, check: str, f: Finding) -> Finding:
+        return self._clean(f.finalize(check, self.run.base_url))
+
+    async def _execute(self, spec: CheckSpec, outputs: dict[str, Any], *, hold: bool = False) -> CheckResult:
         cls = registry.get(spec.kind)
         assert cls is not None, f"config validation let an unknown kind through: {spec.kind}"
         emitted: dict[str, Finding] = {}
 
         def emit(f: Finding) -> None:
-            f = self._clean(f.finalize(spec.name, self.run.base_url))
+            f = self._finalized(spec.name, f)
             emitted[f.fingerprint] = f
-            self.pending.append(f)
+            if not hold:
+                self.pending.append(f)
 
         progress = self.opts.progress
 
@@ -293,11 +406,20 @@ class _Execution:
         if progress:
             progress.check_started(spec.name, spec.kind)
         started, t0 = datetime.now(UTC), time.monotonic()
+        limit, by_budget = self._limit(spec)
+        budget = f"the run's time budget of {self.opts.time_budget_s or 0:g} s (--time-budget)"
         try:
-            async with asyncio.timeout(spec.timeout_s):
+            if limit <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(limit):
                 result = await cls(spec.name, spec.options).run(ctx)
         except TimeoutError:
-            result = CheckResult(message=f"did not finish within its time limit of {spec.timeout_s:g} s")
+            if by_budget:
+                what = f"was cut by {budget}" if limit > 0 else f"did not start: {budget} was used up"
+                result = CheckResult(message=f"time budget exceeded: {spec.name} {what}")
+                result.stats["time_budget_exceeded"] = 1
+            else:
+                result = CheckResult(message=f"did not finish within its time limit of {spec.timeout_s:g} s")
             result.status = Status.ERROR
         except InfrastructureError as e:
             result = CheckResult(status=Status.ERROR, message=str(e))

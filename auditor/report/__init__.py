@@ -8,19 +8,24 @@ from auditor.report.html import render_html
 from auditor.report.json import render_json
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
+from auditor.report.view import Gating
 from auditor.results import RunResult
 
-__all__ = ["render_html", "render_json", "render_junit", "render_markdown", "write_reports"]
+__all__ = ["Gating", "render_html", "render_json", "render_junit", "render_markdown", "write_reports"]
 
 
-def write_reports(run: RunResult, directory: Path) -> dict[str, Path]:
-    """Write report.json, report.html, junit.xml and summary.md into `directory` (created)."""
+def write_reports(
+    run: RunResult, directory: Path, gating: Gating | None = None, verdict: str | None = None
+) -> dict[str, Path]:
+    """Write report.json, report.html, junit.xml and summary.md into `directory` (created).
+
+    A gate passes its `gating` and `verdict` so junit.xml and summary.md say what fails it."""
     directory.mkdir(parents=True, exist_ok=True)
     contents = {
         "json": ("report.json", render_json(run)),
         "html": ("report.html", render_html(run, directory)),
-        "junit": ("junit.xml", render_junit(run)),
-        "markdown": ("summary.md", render_markdown(run)),
+        "junit": ("junit.xml", render_junit(run, gating)),
+        "markdown": ("summary.md", render_markdown(run, gating, verdict)),
     }
     paths: dict[str, Path] = {}
     for key, (name, text) in contents.items():

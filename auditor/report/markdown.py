@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from auditor.report.view import check_views, headline
-from auditor.results import Finding, RunResult, Severity
+from auditor.report.view import Gating, check_views, headline
+from auditor.results import CheckResult, Finding, RunResult, Severity, Status
 
 # A step summary is read at a glance: list this many failures, then count the rest.
 MAX_FAILURE_LINES = 50
@@ -21,11 +21,19 @@ def escape(text: str | None) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
-def render_markdown(run: RunResult) -> str:
-    """summary.md for `run`: status line, counts per check, top failures, pointer to report.html."""
+def render_markdown(run: RunResult, gating: Gating | None = None, verdict: str | None = None) -> str:
+    """summary.md for `run`: status line, counts per check, top failures, pointer to report.html.
+
+    A gate passes its `gating` (baseline, --fail-on) and a `verdict` line: failures are then only
+    what fails the gate, and findings the baseline knows are listed apart, as known."""
+    gating = gating or Gating()
     lines = [
         f"## auditor: {str(run.status).upper()} · {escape(run.audit)} on {code(run.base_url)}",
         "",
+    ]
+    if verdict:
+        lines += [f"**{escape(verdict)}**", ""]
+    lines += [
         f"**[{str(run.status).upper()}]** {escape(headline(run))}",
         "",
         "| Check | Status | Errors | Warnings | Time |",
@@ -36,20 +44,40 @@ def render_markdown(run: RunResult) -> str:
         errors = sum(1 for f in v.result.findings if f.severity == Severity.ERROR)
         warnings = len(v.result.findings) - errors
         lines.append(
-            f"| {escape(v.result.name)} | {str(v.status).upper()} | {errors} | {warnings} "
+            f"| {escape(v.result.name)} | {_status(v.result)} | {errors} | {warnings} "
             f"| {v.result.duration_s:.1f} s |"
         )
-    failures = [f for v in views for g in v.groups for f in g.errors]
-    broken = [v.result for v in views if v.status in ("fail", "error") and not v.groups]
+    failures = [f for v in views for g in v.groups for f in g.findings if gating.fails(f)]
+    known = [
+        f for v in views for g in v.groups for f in g.findings if gating.counts(f) and gating.is_known(f)
+    ]
+    broken = [
+        v.result
+        for v in views
+        if v.status == Status.ERROR
+        or (gating.check_fails(v.result) and not any(map(gating.counts, v.result.findings)))
+    ]
     if failures or broken:
         lines += ["", "### Failures", ""]
         for c in broken:
             lines.append(f"- **{escape(c.name)}** {c.derived_status()}: {escape(c.message or '')}")
-        lines += [_failure_line(f) for f in failures[:MAX_FAILURE_LINES]]
-        if len(failures) > MAX_FAILURE_LINES:
-            lines.append(f"- and {len(failures) - MAX_FAILURE_LINES} more")
+        lines += _capped([_failure_line(f) for f in failures])
+    if known:
+        lines += ["", "### Known (in the baseline, not failing)", ""]
+        lines += _capped([_failure_line(f) for f in known])
     lines += ["", "Full report: `report.html` (evidence, screenshots and every page a problem is on).", ""]
     return "\n".join(lines)
+
+
+def _status(check: CheckResult) -> str:
+    """The check's status for the table; a check that passed only on its re-run is FLAKY."""
+    return "FLAKY" if check.stats.get("flaky") else str(check.derived_status()).upper()
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= MAX_FAILURE_LINES:
+        return lines
+    return [*lines[:MAX_FAILURE_LINES], f"- and {len(lines) - MAX_FAILURE_LINES} more"]
 
 
 def code(url: str | None) -> str:

@@ -25,6 +25,41 @@ def xml_safe(text: str | None) -> str:
     return _INVALID_XML.sub("", text or "")
 
 
+def gates(severity: Severity, fail_on: Severity) -> bool:
+    """Whether a finding of `severity` fails a gate that fails on `fail_on` (error, or warning too)."""
+    return severity == Severity.ERROR or fail_on == Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Gating:
+    """What makes a finding fail: its severity against `fail_on`, unless the baseline knows it.
+
+    Runs of `auditor run` fail on errors with no baseline; `auditor gate` may fail on warnings
+    too and pass findings its baseline lists (they are shown as known, never hidden)."""
+
+    known: frozenset[str] = frozenset()
+    fail_on: Severity = Severity.ERROR
+
+    def is_known(self, f: Finding) -> bool:
+        return f.fingerprint in self.known
+
+    def fails(self, f: Finding) -> bool:
+        """A finding that fails: at or above `fail_on` and not in the baseline."""
+        return gates(f.severity, self.fail_on) and not self.is_known(f)
+
+    def counts(self, f: Finding) -> bool:
+        """A finding at or above `fail_on`, known or not."""
+        return gates(f.severity, self.fail_on)
+
+    def check_fails(self, check: CheckResult) -> bool:
+        """A check fails when it has a failing finding, or failed (or warned, when warnings fail)
+        with no finding to say why; a check that failed only with known findings does not."""
+        if any(self.fails(f) for f in check.findings):
+            return True
+        bad = {Status.FAIL, Status.WARN} if self.fail_on == Severity.WARNING else {Status.FAIL}
+        return check.derived_status() in bad and not any(self.counts(f) for f in check.findings)
+
+
 @dataclass
 class KindGroup:
     """The findings of one kind in one check."""
