@@ -70,6 +70,13 @@ class Check(ABC, Generic[OptionsT]):
     Options: ClassVar[type[BaseModel]] = NoOptions
     # Whether the check submits a payment; such a check is never re-run.
     places_order: ClassVar[bool] = False
+
+    @classmethod
+    def places_order_for(cls, options: BaseModel, config_dir: Path) -> bool:
+        """Whether a check with these options may place an order (it is never re-run, nor is what
+        needs it). The kind's `places_order` by default; a kind whose options decide overrides it."""
+        return cls.places_order
+
     # Run even when a needed check failed, as long as every need finished (pass, warn or fail) and
     # left outputs: a payment check must look at the ledger precisely when checkout failed.
     tolerates_failed_needs: ClassVar[bool] = False

@@ -81,6 +81,9 @@ class Finding:
     # Extra words that tell two findings of the same kind and URL apart (e.g. the fragment name).
     key: str = ""
     fingerprint: str = ""
+    # Where the problem is, for its identity, when `url` is only where it was seen: a scenario that
+    # fails on /thank-you/<order> fails at the same step every run, on a new order number.
+    identity_url: str | None = None
 
     def finalize(self, check: str, base_url: str) -> Finding:
         """Set the check name and the fingerprint; called by the runner."""
@@ -89,7 +92,8 @@ class Finding:
             self.sources.insert(0, self.source)
         if not self.source and self.sources:
             self.source = self.sources[0]
-        raw = "\x1f".join([check, self.kind, site_relative(self.url, base_url), self.key])
+        where = self.url if self.identity_url is None else self.identity_url
+        raw = "\x1f".join([check, self.kind, site_relative(where, base_url), self.key])
         self.fingerprint = hashlib.sha256(raw.encode(errors="surrogatepass")).hexdigest()[:16]
         return self
 

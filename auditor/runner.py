@@ -227,20 +227,7 @@ def _satisfies(need: CheckResult, tolerant: bool) -> bool:
 def places_order(spec: CheckSpec, config_dir: Path) -> bool:
     """Whether running `spec` may place an order: its kind says so, or it runs a scenario that does."""
     cls = registry.get(spec.kind)
-    if cls is not None and cls.places_order:
-        return True
-    declared = getattr(cls, "places_order_for", None)
-    if declared is not None:
-        return bool(declared(spec.options, config_dir))
-    from auditor.scenarios import ScenarioLoadError, ScenarioOptions, find
-
-    # Until ScenarioCheck declares `places_order_for` itself: the scenario's own flag decides.
-    if isinstance(spec.options, ScenarioOptions):
-        try:
-            return find(spec.options.scenario, spec.options.paths, config_dir).places_order
-        except ScenarioLoadError:
-            return True  # cannot tell: the safe answer
-    return False
+    return cls is not None and cls.places_order_for(spec.options, config_dir)
 
 
 def _paid(result: CheckResult) -> bool:

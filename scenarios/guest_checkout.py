@@ -96,11 +96,12 @@ async def check_links(page: Page, context: BrowserContext) -> None:
     """Fetch every link in the page's content that stays on the shop; fail on the first broken one.
 
     Only the `main` part of the page: the header and footer are the same on every page, and the
-    crawl check covers them (a broken footer link should be one finding, not one per check).
+    crawl check covers them (a broken footer link should be one finding, not one per check). The
+    download links are left to the delivery check, which knows they must answer with a file.
     `context.request` shares the page's cookies, so a download that needs the session works.
     """
     origin = urlsplit(page.url).netloc
-    links = await page.locator("main a[href]").evaluate_all(
+    links = await page.locator("main a[href]:not(.download)").evaluate_all(
         "links => links.map(a => [a.href, (a.innerText || a.title || '').trim()])"
     )
     seen: set[str] = set()

@@ -199,6 +199,8 @@ class EmailCheck(Check[EmailOptions]):
                     status=Status.SKIP,
                     message=f"{name} never submitted a payment, so no order email is expected",
                 )
+            if unconfirmed := _unconfirmed(name, out):
+                return CheckResult(status=Status.SKIP, message=unconfirmed)
             mailbox, cursor, recipient = await mailbox_for(ctx, name, out)
         except NotUsable as e:
             return CheckResult(status=Status.ERROR, message=str(e))
@@ -369,3 +371,20 @@ class EmailCheck(Check[EmailOptions]):
 
 def _text(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def _unconfirmed(name: str, out: Mapping[str, Any]) -> str:
+    """Why no order email is to be expected although a payment was submitted ("" if one is).
+
+    A page that said "declined", or a pay step that failed before the page said anything, is not
+    an order the shop confirms; whether money was taken anyway is the `payment` check's finding.
+    """
+    result = out.get("payment_result")
+    if result is not None and result != "approved":
+        return f"the page said the payment of {name} was {result}, so no order email is expected"
+    if result is None and out.get("failed_step"):
+        return (
+            f"{name} failed at step '{out['failed_step']}' before the page confirmed the payment, "
+            "so no order email is expected (the payment check reconciles what was charged)"
+        )
+    return ""

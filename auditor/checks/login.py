@@ -457,6 +457,8 @@ def _no_account(name: str, out: Mapping[str, Any]) -> str:
         return f"{name} did not finish paying, so it is unknown whether the shop created the account"
     if out.get("account_created") is False:
         return f"{name} did not create an account, so there is none to log in to"
+    if result is None and out.get("account_created") is not True:
+        return f"{name} neither paid nor said it created an account (outputs `account_created`)"
     return ""
 
 

@@ -43,6 +43,15 @@ class ScenarioCheck(Check[ScenarioOptions]):
             return [Problem("scenario", str(e))]
         return []
 
+    @classmethod
+    def places_order_for(cls, options: BaseModel, config_dir: Path) -> bool:
+        """A scenario check places an order when its scenario says so (unknown: assume it does)."""
+        assert isinstance(options, ScenarioOptions)
+        try:
+            return find(options.scenario, options.paths, config_dir).places_order
+        except ScenarioLoadError:
+            return True
+
     async def run(self, ctx: CheckContext) -> CheckResult:
         """Run the scenario once (never retried: it may have submitted a payment)."""
         try:

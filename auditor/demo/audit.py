@@ -7,25 +7,100 @@ healthy part of the shop produced no finding; 1 otherwise. So it is both a tour 
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from auditor import config as config_mod
 from auditor.config import Settings
 from auditor.results import RunResult
 
-DEFAULT_FAULTS = ["dead-link", "dead-image", "stale-sitemap"]
+# What `make demo` switches on: one fault from each part of the mission (the crawl, the email, the
+# payment, the contact form), none of which hides another.
+DEFAULT_FAULTS = ["dead-link", "merge-tag", "double-submit", "no-autoresponse"]
 
 # The finding kinds that show each fault; a fault is caught when any of its kinds is reported.
-# Faults whose checks are not part of the demo audit yet are reported as "not audited".
 CAUGHT_BY: dict[str, set[str]] = {
     "dead-link": {"broken_link"},
     "dead-image": {"broken_image"},
     "stale-sitemap": {"sitemap_dead_url"},
+    "checkout-error": {"scenario_failed"},
+    "thank-you-dead-link": {"scenario_failed"},
+    "js-error": {"scenario_failed"},
+    "declined-after-charge": {"charged_but_declined"},
+    "double-submit": {"double_charge"},
+    "no-email": {"email_missing"},
+    "slow-email": {"email_late"},
+    "duplicate-email": {"email_duplicate"},
+    "merge-tag": {"email_merge_tag"},
+    "email-dead-link": {"email_broken_link"},
+    "dead-download": {"delivery_link_broken"},
+    "login-broken": {"login_failed"},
+    "no-autoresponse": {"autoresponse_missing"},
 }
 
+# The demo shop sends mail at once (or after `slow-email` seconds, 5 by default), so the email
+# limits are seconds rather than the minutes a real shop needs.
+_EMAIL_LIMITS = {"deadline_s": 20, "soft_limit_s": 3, "hard_limit_s": 15, "settle_s": 2}
 
-def demo_config(base_url: str, report_dir: str = "reports") -> dict[str, Any]:
-    """The config `auditor demo` runs with: the demo shop as the site, orders allowed."""
+
+def _scenario(name: str, description: str) -> dict[str, Any]:
+    return {
+        "kind": "scenario",
+        "scenario": name,
+        "paths": ["bundled"],
+        "timeout_s": 120,
+        "description": description,
+    }
+
+
+def demo_config(base_url: str, report_dir: str = "reports", smtp_port: int = 8025) -> dict[str, Any]:
+    """The config `auditor demo` runs with (and `auditor init --demo` writes).
+
+    The site is the demo shop, orders are allowed, and its emails go to auditor's SMTP sink on
+    `smtp_port` (the port the shop sends to). Audits: `nightly` runs everything; `gate` is what a
+    deploy pipeline needs to block on: internal links, the checkout and its confirmation email.
+    """
+    checks: dict[str, dict[str, Any]] = {
+        # The demo shop has no external links, and the audit must not leave this machine.
+        "links": {
+            "kind": "crawl",
+            "external": False,
+            "timeout_s": 300,
+            "description": "dead links, images, sitemap",
+        },
+        "checkout": _scenario("guest-checkout", "a guest buys the e-book and creates an account"),
+        "decline-then-approve": _scenario("decline-then-approve", "a declined card, then the good one"),
+        "double-click": _scenario("double-click-pay", "the pay button clicked twice"),
+        "contact": _scenario("contact-form", "the contact form"),
+        "newsletter-signup": _scenario("newsletter-signup", "the newsletter signup"),
+        # Download links are the delivery check's: it knows they must answer with a file.
+        "confirmation-email": {
+            "kind": "email",
+            "needs": ["checkout"],
+            "ignore_links": ["/download/"],
+            **_EMAIL_LIMITS,
+        },
+        "account-login": {
+            "kind": "login",
+            "needs": ["checkout"],
+            "scenario": "demo-login",
+            "paths": ["bundled"],
+        },
+        "downloads": {"kind": "delivery", "needs": ["checkout", "confirmation-email", "account-login"]},
+        "payment": {"kind": "payment", "needs": ["checkout", "decline-then-approve", "double-click"]},
+        "contact-autoresponse": {
+            "kind": "contact-form",
+            "needs": ["contact"],
+            "limit_s": 15,
+            "deadline_s": 20,
+        },
+        "newsletter-optin": {
+            "kind": "newsletter",
+            "needs": ["newsletter-signup"],
+            "limit_s": 15,
+            "deadline_s": 20,
+        },
+    }
     return {
         "report_dir": report_dir,
         "sites": {
@@ -33,13 +108,14 @@ def demo_config(base_url: str, report_dir: str = "reports") -> dict[str, Any]:
                 "base_url": base_url,
                 "allow_orders": True,
                 "crawl": {"max_pages": 500, "respect_robots": True},
+                "mailbox": {"kind": "sink", "host": "127.0.0.1", "port": smtp_port},
             }
         },
-        "checks": {
-            # The demo shop has no external links, and the audit must not leave this machine.
-            "links": {"kind": "crawl", "external": False, "timeout_s": 300},
+        "checks": checks,
+        "audits": {
+            "nightly": {"site": "demo", "checks": list(checks), "schedule": "30 3 * * *"},
+            "gate": {"site": "demo", "checks": ["links", "checkout", "confirmation-email"]},
         },
-        "audits": {"nightly": {"site": "demo", "checks": ["links"], "schedule": "30 3 * * *"}},
     }
 
 
@@ -56,6 +132,14 @@ def verdicts(run: RunResult, faults: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for the run's mail sink)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from auditor.cli import ExitCode, demo_faults, execute
     from auditor.demo import DemoShop
@@ -64,8 +148,9 @@ def run_demo(args: argparse.Namespace) -> int:
     faults = demo_faults(names)
     fault_names = [n.split("=", 1)[0] for n in names]
     print(f"auditor demo: starting the demo shop with faults: {', '.join(fault_names) or 'none'}")
-    with DemoShop(faults=faults) as shop:
-        settings: Settings = config_mod.from_dict(demo_config(shop.base_url), environ={})
+    smtp_port = free_port()
+    with DemoShop(faults=faults, smtp_port=smtp_port) as shop:
+        settings: Settings = config_mod.from_dict(demo_config(shop.base_url, smtp_port=smtp_port), environ={})
         run, code = execute(
             settings,
             "nightly",

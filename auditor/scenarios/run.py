@@ -257,6 +257,8 @@ class _Run:
         url = _page_url(self.page) or self.site.base_url
         outcome.status = Status.FAIL
         outcome.failed_step, outcome.error = step, full
+        # Later checks read it: after a failed pay step, no confirmation email is to be expected.
+        self.outputs["failed_step"] = step
         outcome.message = f"{self.spec.name} failed at step '{step}': {first}"
         outcome.findings.append(
             Finding(
@@ -273,6 +275,8 @@ class _Run:
                     "payment_submitted": "payment_submitted_at" in self.outputs,
                 },
                 key=step,
+                # One incident per scenario and step, whatever order number the page's URL has.
+                identity_url=self.site.base_url,
             )
         )
         await self._save_evidence()
