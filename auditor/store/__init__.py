@@ -1,8 +1,19 @@
-"""auditor's database: runs, check results, findings and received mail, with Alembic migrations."""
+"""auditor's database: runs, check results, findings, received mail and incidents, with Alembic migrations."""
 
 from __future__ import annotations
 
+from auditor.store.incidents import Incident, IncidentStatus, Notification
 from auditor.store.migrate import current, downgrade, upgrade
 from auditor.store.store import RunSummary, Store, StoredMail
 
-__all__ = ["RunSummary", "Store", "StoredMail", "current", "downgrade", "upgrade"]
+__all__ = [
+    "Incident",
+    "IncidentStatus",
+    "Notification",
+    "RunSummary",
+    "Store",
+    "StoredMail",
+    "current",
+    "downgrade",
+    "upgrade",
+]

@@ -1,4 +1,4 @@
-"""The tables of runs, check results, findings and received mail (SQLAlchemy 2 typed models)."""
+"""The tables of runs, check results, findings, received mail, incidents and notifications (SQLAlchemy 2)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -142,3 +143,62 @@ class MailRecipientRow(Base):
         ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
     )
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class IncidentRow(Base):
+    """One problem (a finding fingerprint of one check of one audit) from its first failure to its fix.
+
+    A problem that comes back after it was resolved is a new incident: the old one keeps its history.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # process_run reads the unresolved incidents of one audit after every run.
+        Index("ix_incidents_audit_status", "audit", "status"),
+        Index("ix_incidents_fingerprint", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit: Mapped[str] = mapped_column(String(200))
+    check: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    step: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_seen_run: Mapped[str] = mapped_column(String(64))
+    last_seen_run: Mapped[str] = mapped_column(String(64))
+    consecutive_failures: Mapped[int] = mapped_column(Integer)
+    consecutive_passes: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set once the resolved message went out: one resolved during maintenance is announced later.
+    resolved_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationRow(Base):
+    """One attempt to send one alert message to one channel, whether it worked or not."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_run_id", "run_id"),
+        Index("ix_notifications_sent_at", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No foreign key: the record of what was sent outlives a pruned run.
+    run_id: Mapped[str] = mapped_column(String(64))
+    audit: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(20))
+    incident_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    title: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""The Store: where runs, check results, findings and received mail are written and read back."""
+"""The Store: where runs, checks, findings, received mail and alert incidents are written and read back."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from auditor.errors import StoreError
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
+from auditor.store.incidents import IncidentStore
 from auditor.store.migrate import _wrap, is_current, upgrade
 from auditor.store.models import CheckRow, FindingRow, MailMessageRow, MailRecipientRow, RunRow
 
@@ -64,7 +65,7 @@ def _alive(pid: int, marker: str | None) -> bool:
     return marker is None or now is None or now == marker
 
 
-class Store:
+class Store(IncidentStore):
     """A connection to auditor's database. Open it with `Store.open(url)`."""
 
     def __init__(self, url: str, engine: Engine) -> None:

@@ -1,0 +1,99 @@
+"""process_run(): after a run, update its audit's incidents and send the messages that are due.
+
+The order matters for a crash-safe, exactly-once feel: the incidents (with the fact that they were
+announced) are saved before anything is sent, so a process killed while sending never sends the
+same "new" message again; every attempt is then recorded, the failed ones with their reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from auditor.alerts.config import AlertsConfig
+from auditor.alerts.message import Message, render, report_link
+from auditor.alerts.policy import Event, advance
+from auditor.alerts.send import send
+from auditor.results import RunResult
+from auditor.store import Store
+from auditor.store.incidents import Incident, Notification
+
+log = logging.getLogger("auditor.alerts")
+
+
+def process_run(
+    store: Store,
+    run: RunResult,
+    config: AlertsConfig,
+    *,
+    report_url: str | None = None,
+    now: datetime | None = None,
+) -> list[Notification]:
+    """Apply a finished `run` to its audit's incidents and notify every channel that wants to know.
+
+    Returns every attempt made (also recorded in the store). A channel that fails is logged and
+    recorded, never raised; a database that fails raises `StoreError`, as everywhere else.
+    """
+    now = now or datetime.now(UTC)
+    decision = advance(store.incidents_to_process(run.audit), run, config, now)
+    saved = store.save_incidents(i for i, _ in decision.changes)
+    due: dict[Event, list[Incident]] = {event: [] for event in Event}
+    for incident, (_, event) in zip(saved, decision.changes, strict=True):
+        if event is not None:
+            due[event].append(incident)
+    link = report_link(run, report_url)
+    attempts: list[Notification] = []
+    for name, channel in config.channels.items():
+        for event, incidents in due.items():
+            chosen = [i for i in incidents if channel.wants(i.audit, i.check, i.severity)]
+            if not chosen:
+                continue
+            message = render(event, chosen, run, link=link, now=now)
+            attempts.append(
+                _deliver(name, channel.url, channel.attach_screenshot, event, message, chosen, run, now)
+            )
+    return store.record_notifications(attempts)
+
+
+def _deliver(
+    name: str,
+    url: str,
+    attach: bool,
+    event: Event,
+    message: Message,
+    incidents: list[Incident],
+    run: RunResult,
+    now: datetime,
+) -> Notification:
+    try:
+        delivery = send(url, event, message, attach=attach)
+        ok, error = delivery.ok, delivery.error
+    except Exception as exc:  # our own bug in sending must not lose the record of the attempt either
+        ok, error = False, f"{type(exc).__name__}: {exc}"
+    if not ok:
+        log.warning(
+            "alert channel %r could not send the %s message for run %s: %s", name, event, run.id, error
+        )
+    return Notification(
+        run_id=run.id,
+        audit=run.audit,
+        channel=name,
+        event=str(event),
+        incident_ids=tuple(i.id for i in incidents if i.id is not None),
+        title=message.title,
+        ok=ok,
+        error=error,
+        sent_at=now,
+    )
+
+
+def notify_after_run(
+    store: Store, run: RunResult, config: AlertsConfig, *, report_url: str | None = None
+) -> list[Notification]:
+    """process_run for the CLI and the scheduler: alerting must never turn a finished run into a crash,
+    so anything that goes wrong (even the database) is logged and nothing is returned."""
+    try:
+        return process_run(store, run, config, report_url=report_url)
+    except Exception:
+        log.exception("alerts for run %s could not be processed; the run itself is recorded", run.id)
+        return []

@@ -1,0 +1,192 @@
+"""Incidents and notifications in the store: the alert state that must survive a restart.
+
+An incident is one problem (a finding fingerprint of one check of one audit) from the first run
+that saw it to the run that saw it fixed. Keeping it in the database, not in memory, is what lets a
+restarted scheduler remember that it already paged someone (Gatus and Healthchecks learned this).
+The decisions live in `auditor.alerts.policy`; this module only reads and writes the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from auditor.store.models import IncidentRow, NotificationRow
+
+
+class IncidentStatus(StrEnum):
+    """`pending`: failing, not yet for as many runs as the policy wants; `open`: alertable;
+    `resolved`: passed as many runs in a row as the policy wants."""
+
+    PENDING = "pending"
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One problem's alert state. `id` is None until the store has saved it."""
+
+    audit: str
+    check: str
+    fingerprint: str
+    kind: str
+    severity: str
+    url: str
+    message: str
+    step: str | None
+    status: IncidentStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    first_seen_run: str
+    last_seen_run: str
+    consecutive_failures: int = 1
+    consecutive_passes: int = 0
+    opened_at: datetime | None = None
+    notified_at: datetime | None = None
+    last_reminded_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_notified_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies the problem across runs: audit, check and finding fingerprint."""
+        return (self.audit, self.check, self.fingerprint)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One attempt to send one message to one channel: `ok`, or the `error` the channel gave."""
+
+    run_id: str
+    audit: str
+    channel: str
+    event: str
+    incident_ids: tuple[int, ...]
+    title: str
+    ok: bool
+    error: str | None
+    sent_at: datetime
+    id: int | None = None
+
+
+_INCIDENT_FIELDS = [f.name for f in fields(Incident) if f.name not in ("id", "status")]
+
+
+def _incident(row: IncidentRow) -> Incident:
+    values = {name: getattr(row, name) for name in _INCIDENT_FIELDS}
+    return Incident(**values, status=IncidentStatus(row.status), id=row.id)
+
+
+def _notification(row: NotificationRow) -> Notification:
+    return Notification(
+        run_id=row.run_id,
+        audit=row.audit,
+        channel=row.channel,
+        event=row.event,
+        incident_ids=tuple(row.incident_ids),
+        title=row.title,
+        ok=row.ok,
+        error=row.error,
+        sent_at=row.sent_at,
+        id=row.id,
+    )
+
+
+class IncidentStore:
+    """The incident and notification methods of `auditor.store.Store`."""
+
+    _session: sessionmaker[Session]
+
+    def incidents_to_process(self, audit: str) -> list[Incident]:
+        """What the next run of `audit` may change: its pending and open incidents, and the resolved
+        ones whose resolved message is still owed (they were resolved during maintenance)."""
+        owed = and_(
+            IncidentRow.status == IncidentStatus.RESOLVED,
+            IncidentRow.notified_at.is_not(None),
+            IncidentRow.resolved_notified_at.is_(None),
+        )
+        active = IncidentRow.status.in_([IncidentStatus.PENDING, IncidentStatus.OPEN])
+        q = select(IncidentRow).where(IncidentRow.audit == audit, or_(active, owed)).order_by(IncidentRow.id)
+        with self._session() as s:
+            return [_incident(r) for r in s.scalars(q)]
+
+    def save_incidents(self, incidents: Iterable[Incident]) -> list[Incident]:
+        """Insert the new incidents (id None) and update the others; returns them all with their ids."""
+        todo = list(incidents)
+        saved: list[tuple[Incident, IncidentRow]] = []
+        with self._session.begin() as s:
+            ids = [i.id for i in todo if i.id is not None]
+            rows = (
+                {r.id: r for r in s.scalars(select(IncidentRow).where(IncidentRow.id.in_(ids)))}
+                if ids
+                else {}
+            )
+            for incident in todo:
+                row = rows.get(incident.id) if incident.id is not None else None
+                if row is None:
+                    row = IncidentRow()
+                    s.add(row)
+                for name in _INCIDENT_FIELDS:
+                    setattr(row, name, getattr(incident, name))
+                row.status = str(incident.status)
+                saved.append((incident, row))
+            s.flush()
+            return [replace(incident, id=row.id) for incident, row in saved]
+
+    def list_incidents(
+        self,
+        *,
+        audit: str | None = None,
+        statuses: Sequence[IncidentStatus] = (IncidentStatus.OPEN,),
+        limit: int | None = None,
+    ) -> list[Incident]:
+        """Incidents in `statuses` (open ones by default), the longest-standing first."""
+        q = select(IncidentRow).where(IncidentRow.status.in_([str(s) for s in statuses]))
+        if audit is not None:
+            q = q.where(IncidentRow.audit == audit)
+        q = q.order_by(IncidentRow.first_seen_at, IncidentRow.id)
+        if limit is not None:
+            q = q.limit(limit)
+        with self._session() as s:
+            return [_incident(r) for r in s.scalars(q)]
+
+    def record_notifications(self, notifications: Iterable[Notification]) -> list[Notification]:
+        """Keep every attempt to send an alert; returns them with their ids."""
+        rows: list[NotificationRow] = []
+        with self._session.begin() as s:
+            for n in notifications:
+                row = NotificationRow(
+                    run_id=n.run_id,
+                    audit=n.audit,
+                    channel=n.channel,
+                    event=n.event,
+                    incident_ids=list(n.incident_ids),
+                    title=n.title,
+                    ok=n.ok,
+                    error=n.error,
+                    sent_at=n.sent_at,
+                )
+                s.add(row)
+                rows.append(row)
+            s.flush()
+            return [_notification(r) for r in rows]
+
+    def notifications(
+        self, *, run_id: str | None = None, audit: str | None = None, limit: int = 100
+    ) -> list[Notification]:
+        """Recorded notification attempts, oldest first (the last `limit` of them)."""
+        q = select(NotificationRow)
+        if run_id is not None:
+            q = q.where(NotificationRow.run_id == run_id)
+        if audit is not None:
+            q = q.where(NotificationRow.audit == audit)
+        q = q.order_by(NotificationRow.sent_at.desc(), NotificationRow.id.desc()).limit(limit)
+        with self._session() as s:
+            return [_notification(r) for r in reversed(list(s.scalars(q)))]
