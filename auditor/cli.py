@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
@@ -77,8 +78,12 @@ def execute(
     database_url: str | None = None,
     trigger: str = "manual",
     quiet: bool = False,
+    alerts: bool = False,
 ) -> tuple[RunResult, ExitCode]:
-    """Run `audit` with a store, a progress display and reports; print the summary."""
+    """Run `audit` with a store, a progress display and reports; print the summary.
+
+    `alerts`: process the run's incidents and notify the config's channels (`auditor run` only:
+    never a crawl, an ad-hoc scenario run, the demo or a gate)."""
     from auditor import progress
     from auditor.runner import RunOptions, run_audit
 
@@ -95,6 +100,10 @@ def execute(
             recorder=store,
         )
         run = asyncio.run(run_audit(settings, audit, opts))
+        if alerts:
+            from auditor.alerts import notify_after_run
+
+            notify_after_run(store, run, settings.model.alerts)  # never raises
     finally:
         store.close()
     print_summary(run)
@@ -142,6 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         database_url=args.database_url,
         quiet=args.quiet,
+        alerts=True,
     )
     return code
 
@@ -356,6 +366,49 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    from auditor.alerts.views import format_runs
+    from auditor.store import Store
+
+    store = Store.open(_database_url(args))
+    try:
+        print(format_runs(store.recent_runs(limit=args.limit, audit=args.audit)))
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from auditor.alerts.views import format_run
+    from auditor.store import Store
+
+    store = Store.open(_database_url(args))
+    try:
+        run = store.load_run(args.run_id)
+        if run is None:
+            raise NothingMatched(
+                f"no run {args.run_id!r} in the database; `auditor runs` lists the recorded runs"
+            )
+        print(format_run(run, store.notifications(run_id=run.id)))
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from auditor.alerts.views import format_incidents
+    from auditor.store import IncidentStatus, Store
+
+    statuses = [IncidentStatus.OPEN, IncidentStatus.PENDING] if args.pending else [IncidentStatus.OPEN]
+    store = Store.open(_database_url(args))
+    try:
+        incidents = store.list_incidents(audit=args.audit, statuses=statuses)
+        print(format_incidents(incidents, now=datetime.now(UTC)))
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
 def cmd_demo_shop(args: argparse.Namespace) -> int:
     from auditor.demo import serve
 
@@ -514,6 +567,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="where mail is kept: default the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db",
     )
     p.set_defaults(func=cmd_mail_sink)
+
+    database_help = "default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db"
+    p = sub.add_parser("runs", help="list recent runs, newest first")
+    p.add_argument("--audit", help="only this audit's runs")
+    p.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
+    p.add_argument("--database-url", help=database_help)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("show", help="print one run: its checks, findings and the alerts it sent")
+    p.add_argument("run_id", metavar="RUN_ID", help="the run's id, as `auditor runs` lists it")
+    p.add_argument("--database-url", help=database_help)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("incidents", help="list the open incidents, longest-standing first")
+    p.add_argument("--audit", help="only this audit's incidents")
+    p.add_argument("--pending", action="store_true", help="also incidents failing but not announced yet")
+    p.add_argument("--database-url", help=database_help)
+    p.set_defaults(func=cmd_incidents)
 
     p = sub.add_parser("validate", help="check the config and list every problem")
     p.set_defaults(func=cmd_validate)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from auditor.alerts.config import AlertsConfig
 from auditor.errors import ConfigError, Problem
 from auditor.mail.config import MailboxConfig
 from auditor.scheduler.config import SchedulerConfig
@@ -187,6 +188,7 @@ class SettingsModel(_Model):
     checks: dict[str, CheckConfig] = {}
     audits: dict[str, AuditConfig] = {}
     scheduler: SchedulerConfig = SchedulerConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
 
 @dataclass
@@ -290,6 +292,8 @@ def from_dict(
     for site in model.sites.values():
         for hc in site.host_settings().values():
             secrets.update(v for v in [*hc.headers.values(), *hc.cookies.values()] if v)
+    # A channel URL carries the service's credentials even when written literally in the file.
+    secrets.update(c.url for c in model.alerts.channels.values())
     if problems:
         raise ConfigError(problems, str(source) if source else "")
     return Settings(model=model, checks=checks, source=source, secrets=frozenset(s for s in secrets if s))
@@ -399,6 +403,7 @@ def _cross_check(model: SettingsModel, names: dict[str, set[str]], problems: lis
         if audit.site is None and len(sites) != 1:
             what = "no site is configured" if not sites else "there are several sites"
             problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
+    problems.extend(model.alerts.problems(checks=checks, audits=names.get("audits", set())))
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from auditor import config, registry
+from auditor.alerts.config import AlertsConfig, ChannelConfig, CheckAlertPolicy, MaintenanceWindow
 from auditor.cli import build_parser
 from auditor.ledger.http import HttpLedgerOptions
 from auditor.ledger.stripe import StripeLedgerOptions
@@ -19,7 +20,8 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
 def model_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+    """The keys as written in TOML (an alias where the field has one, e.g. `from`)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 # The kinds auditor ships (tests register kinds of their own, which are not documented).
@@ -34,6 +36,10 @@ CONFIG_KEYS = sorted(
         *model_keys(config.AuditConfig),
         *model_keys(config.BrowserSettings),
         *model_keys(SchedulerConfig),
+        *model_keys(AlertsConfig),
+        *model_keys(ChannelConfig),
+        *model_keys(CheckAlertPolicy),
+        *model_keys(MaintenanceWindow),
         *model_keys(SinkMailboxConfig),
         *model_keys(ImapMailboxConfig),
         *model_keys(HttpLedgerOptions),

@@ -154,6 +154,10 @@ class AuditScheduler:
         finally:
             self.running.pop(audit, None)
         if run is not None:
+            from auditor.alerts import notify_after_run
+
+            # Never raises: a failing channel or database is logged and recorded, the schedule goes on.
+            await asyncio.to_thread(notify_after_run, self.store, run, self.settings.model.alerts)
             ok = run.status in SUCCESS
             report = f"; report {run.report_dir / 'report.html'}" if run.report_dir else ""
             log.info(

@@ -23,7 +23,8 @@ ACCOUNT = b"""<html><body><h1>My account</h1>
 <a href="/about">About</a> <img src="/missing.png">
 <footer><a href="/shipping-policy">Shipping</a></footer></body></html>"""
 # The public home page shares the footer: its links are the crawl check's, not the account crawl's.
-HOME = b'<html><body><a href="/about">About</a><footer><a href="/shipping-policy">Shipping</a></footer></body></html>'
+HOME = b"""<html><body><a href="/about">About</a>
+<footer><a href="/shipping-policy">Shipping</a></footer></body></html>"""
 ORDERS = b'<html><body><a href="/account">Back</a><a href="/invoice/7.pdf">Invoice</a></body></html>'
 
 
