@@ -1,0 +1,75 @@
+"""The payment check after real purchases in Chromium: the bundled `decline-then-approve` and
+`double-click-pay` scenarios against the real demo shop, reconciled with its ledger. Each fault
+gives exactly its finding; the healthy shop gives none (a declined card is not a charge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor import config
+from auditor.results import RunResult, Status
+from auditor.runner import RunOptions, run_audit
+from tests.payment.buyer import Shops
+
+CHECKS = {
+    "decline-then-approve": {"kind": "scenario", "scenario": "decline-then-approve", "paths": ["bundled"]},
+    "double-click": {"kind": "scenario", "scenario": "double-click-pay", "paths": ["bundled"]},
+    "payment": {
+        "kind": "payment",
+        "needs": ["decline-then-approve", "double-click"],
+        "settle_s": 1,
+        "wait_s": 5,
+    },
+}
+
+
+async def audit(base_url: str, tmp_path: Path) -> RunResult:
+    settings = config.from_dict(
+        {
+            "report_dir": str(tmp_path / "reports"),
+            "sites": {"demo": {"base_url": base_url, "allow_orders": True}},
+            "checks": CHECKS,
+            "audits": {"a": {"checks": ["payment"]}},
+        },
+        environ={},
+    )
+    return await run_audit(settings, "a", RunOptions(write_reports=False))
+
+
+def payment_findings(run: RunResult) -> list[tuple[str, str]]:
+    (check,) = [c for c in run.checks if c.name == "payment"]
+    return sorted((f.kind, f.key) for f in check.findings)
+
+
+async def test_the_healthy_shop_holds_exactly_the_charges_the_pages_claimed(
+    shops: Shops, tmp_path: Path
+) -> None:
+    run = await audit(shops().base_url, tmp_path)
+    statuses = {c.name: c.derived_status() for c in run.checks}
+    assert statuses == {
+        "decline-then-approve": Status.PASS,
+        "double-click": Status.PASS,
+        "payment": Status.PASS,
+    }
+    assert payment_findings(run) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        # The good card is charged, the page says declined: the customer pays again elsewhere.
+        (
+            "declined-after-charge",
+            [("charged_but_declined", "decline-then-approve"), ("charged_but_declined", "double-click")],
+        ),
+        # The pay button is not idempotent: the double click charges twice.
+        ("double-submit", [("double_charge", "double-click")]),
+    ],
+)
+async def test_a_hidden_charge_is_found_in_the_ledger(
+    shops: Shops, tmp_path: Path, fault: str, expected: list[tuple[str, str]]
+) -> None:
+    run = await audit(shops(fault).base_url, tmp_path)
+    assert payment_findings(run) == expected
