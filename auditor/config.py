@@ -15,10 +15,10 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.alerts.config import AlertsConfig
 from auditor.errors import ConfigError, Problem
@@ -31,6 +31,26 @@ DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; auditor/0.1; site audit that foll
 REDACTED = "**********"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def check_regexes(value: list[str]) -> list[str]:
+    """Every pattern compiles as a Python regex (else a config problem naming the bad one)."""
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"bad regex {pattern!r}: {e}") from e
+    return value
+
+
+def check_regex(value: str) -> str:
+    """One pattern that must compile."""
+    return check_regexes([value])[0]
+
+
+# A list of regexes, checked when the config loads (check options use it for include/exclude/ignore).
+Regexes = Annotated[list[str], AfterValidator(check_regexes)]
+Regex = Annotated[str, AfterValidator(check_regex)]
 
 
 class _Model(BaseModel):

@@ -6,13 +6,12 @@ engine); this module is its options and its registration.
 
 from __future__ import annotations
 
-import re
 from contextlib import AsyncExitStack
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.check import Check, CheckContext
-from auditor.config import CrawlLimits
+from auditor.config import CrawlLimits, Regexes
 from auditor.crawl.engine import Crawl
 from auditor.http import build_client
 from auditor.registry import register
@@ -31,8 +30,8 @@ class CrawlOptions(BaseModel):
     external: bool = True
     fragments: bool = True
     sitemap: bool = True
-    include: list[str] = []
-    exclude: list[str] = []
+    include: Regexes = []
+    exclude: Regexes = []
     # Same bounds as `CrawlLimits`, so a bad override is reported at its own key path.
     max_pages: int | None = Field(None, ge=1)
     max_depth: int | None = Field(None, ge=0)
@@ -46,16 +45,6 @@ class CrawlOptions(BaseModel):
     max_retry_after_s: float | None = Field(None, ge=0)
     max_urls_per_path: int | None = Field(None, ge=1)
     respect_robots: bool | None = None
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _regexes_compile(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"bad regex {pattern!r}: {e}") from e
-        return value
 
     def limits(self, base: CrawlLimits) -> CrawlLimits:
         """The site's limits with this check's overrides applied (validated like the site's own)."""

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from auditor.check import Check, CheckContext
 from auditor.checks.inbox import NotUsable, mailbox_for
+from auditor.config import check_regex, check_regexes
 from auditor.crawl.area import LOGOUT, crawl_area, in_area, session_client
 from auditor.crawl.urls import host_of, normalise, resolve
 from auditor.errors import Problem
@@ -41,15 +42,6 @@ from auditor.scenarios.spec import ScenarioLoadError
 ALERTS = "[role=alert], .alert, .error, .errors"
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 _CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d"))
-
-
-def _regexes(value: list[str]) -> list[str]:
-    for pattern in value:
-        try:
-            re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"bad regex {pattern!r}: {e}") from e
-    return value
 
 
 class LoginOptions(BaseModel):
@@ -80,17 +72,17 @@ class LoginOptions(BaseModel):
     @field_validator("exclude")
     @classmethod
     def _exclude_compiles(cls, value: list[str]) -> list[str]:
-        return _regexes(value)
+        return check_regexes(value)
 
     @field_validator("email_subject", "password_pattern", "download_pattern")
     @classmethod
     def _pattern_compiles(cls, value: str) -> str:
-        return _regexes([value])[0]
+        return check_regex(value)
 
     @field_validator("link_pattern")
     @classmethod
     def _link_compiles(cls, value: str | None) -> str | None:
-        return value if value is None else _regexes([value])[0]
+        return value if value is None else check_regex(value)
 
     @field_validator("account_paths")
     @classmethod
@@ -127,30 +119,6 @@ def _is_token(segment: str) -> bool:
     """Random-looking: 16+ URL-safe characters mixing at least two of lower, upper and digits (a
     slug like `the-complete-course` is one class; `token_urlsafe(16)` nearly always mixes all three)."""
     return bool(_TOKEN_CHARS.match(segment)) and sum(bool(c.search(segment)) for c in _CLASSES) >= 2
-
-
-class _LentContext:
-    """A browser context lent to `run_scenario`: everything is the real context's, except that
-    closing it is left to its owner (the login check reads the session after the scenario)."""
-
-    def __init__(self, context: Any) -> None:
-        self._context = context
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
-
-    async def close(self) -> None:
-        return None
-
-
-class _LendingBrowser:
-    """Hands `run_scenario` the login check's own fresh context instead of making another."""
-
-    def __init__(self, context: Any) -> None:
-        self._context = context
-
-    async def new_context(self, **_: Any) -> _LentContext:
-        return _LentContext(self._context)
 
 
 @register
@@ -352,7 +320,8 @@ class LoginCheck(Check[LoginOptions]):
         customer = Customer(creds.email, creds.name, first, creds.password, id=f"{ctx.run_id}-login")
         outcome = await run_scenario(
             spec,
-            browser=_LendingBrowser(context),
+            browser=None,
+            context=context,
             site=ctx.site,
             site_name=ctx.site_name or "site",
             customer=customer,

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from auditor.config import Regexes
+
 _VIEWPORT = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
@@ -23,19 +25,9 @@ class ScenarioOptions(BaseModel):
     time_limit_s: float = Field(300.0, gt=0, le=7200, description="the whole scenario's time limit")
     trace: Literal["on-failure", "always", "off"] = "on-failure"
     fail_on_page_error: bool = True
-    ignore_console: list[str] = Field([], description="regexes: console errors not to report")
-    ignore_requests: list[str] = Field([], description="regexes: failed request URLs not to report")
+    ignore_console: Regexes = Field([], description="regexes: console errors not to report")
+    ignore_requests: Regexes = Field([], description="regexes: failed request URLs not to report")
     viewport: str = "1280x800"
-
-    @field_validator("ignore_console", "ignore_requests")
-    @classmethod
-    def _regexes_compile(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"bad regex {pattern!r}: {e}") from e
-        return value
 
     @field_validator("viewport")
     @classmethod

@@ -120,11 +120,13 @@ async def run_scenario(
     run_id: str,
     site_name: str = "site",
     progress: Any = None,
+    context: Any = None,
 ) -> ScenarioOutcome:
     """Run `spec` once in a fresh context of `browser` (a playwright Browser) and say how it went.
 
     A `places_order` scenario on a site that does not allow orders is skipped. `progress(step)` is
-    called with each step's name as it starts. The context is always closed before returning.
+    called with each step's name as it starts. The context is closed before returning, unless the
+    caller passed its own `context` (the login check reads the session from it afterwards).
     """
     outputs: dict[str, Any] = {"scenario": spec.name, "run_id": run_id, "customer": customer.to_dict()}
     if spec.places_order and not site.allow_orders:
@@ -133,13 +135,16 @@ async def run_scenario(
             outputs=outputs,
             message=f"places an order; set allow_orders = true on site {site_name!r} to run it",
         )
-    context = await browser.new_context(viewport=options.viewport_size(), base_url=site.base_url)
+    own = context is None
+    if own:
+        context = await browser.new_context(viewport=options.viewport_size(), base_url=site.base_url)
     try:
         return await _Run(
             spec, context, site, site_name, customer, options, artifact_dir, outputs, progress
         ).go()
     finally:
-        await context.close()
+        if own:
+            await context.close()
 
 
 class _Run:

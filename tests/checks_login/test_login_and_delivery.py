@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from auditor.results import RunResult, Status
-
-from .conftest import Audit, Shops
+from tests.flows import Audit, Shops
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
