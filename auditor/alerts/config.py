@@ -168,6 +168,19 @@ class AlertsConfig(_Model):
     resolve_after_passes: int = Field(1, ge=1, description="passing runs in a row before it is resolved")
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     checks: dict[str, CheckAlertPolicy] = Field(default_factory=dict)
+    report_url: str | None = Field(
+        None,
+        description="where reports are served, with {run_id}: messages link there instead of the file path",
+    )
+
+    @field_validator("report_url")
+    @classmethod
+    def _report_url_names_the_run(cls, v: str | None) -> str | None:
+        if v is not None and "{run_id}" not in v:
+            raise ValueError(
+                "report_url must contain {run_id}, e.g. https://reports.example.com/{run_id}/report.html"
+            )
+        return v
 
     def policy(self, check: str, *, external: bool = False) -> Policy:
         """The thresholds for an incident of `check`; `external`: it is a link to another host."""

@@ -92,6 +92,8 @@ def notify_after_run(
 ) -> list[Notification]:
     """process_run for the CLI and the scheduler: alerting must never turn a finished run into a crash,
     so anything that goes wrong (even the database) is logged and nothing is returned."""
+    if report_url is None and config.report_url:
+        report_url = config.report_url.replace("{run_id}", run.id)
     try:
         return process_run(store, run, config, report_url=report_url)
     except Exception:

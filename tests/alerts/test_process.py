@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import create_engine
 
 from auditor.alerts import AlertsConfig, notify_after_run, process_run
@@ -98,6 +100,25 @@ def test_the_report_url_replaces_the_report_path_and_screenshots_can_be_left_out
     [got] = webhook.received
     assert "Report: https://ci.example/runs/run-000/report.html" in got.body["message"]
     assert got.body["attachments"] == []
+
+
+def test_the_configured_report_url_names_the_run(store: Store, webhook: Webhook, tmp_path: Path) -> None:
+    cfg = AlertsConfig.model_validate(
+        {
+            "channels": {"hook": {"url": webhook.url()}},
+            "report_url": "https://reports.example/{run_id}/report.html",
+        }
+    )
+    run = a_run(0, check("links", broken_link()), report_dir=tmp_path)
+    recorded(store, run)
+    notify_after_run(store, run, cfg)
+    [got] = webhook.received
+    assert f"Report: https://reports.example/{run.id}/report.html" in got.body["message"]
+
+
+def test_a_report_url_without_the_run_is_a_config_problem() -> None:
+    with pytest.raises(ValidationError, match=r"must contain \{run_id\}"):
+        AlertsConfig.model_validate({"report_url": "https://reports.example/latest.html"})
 
 
 def test_a_reminder_and_the_resolution_follow_with_how_long_it_lasted(store: Store, webhook: Webhook) -> None:
