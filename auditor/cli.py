@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor import config as config_mod
 from auditor.config import DEFAULT_CONFIG, Settings
-from auditor.errors import AuditorError, ConfigError, InfrastructureError, NothingMatched, UsageError
+from auditor.errors import AuditorError, ConfigError, NothingMatched, UsageError
 from auditor.results import RunResult, Severity, Status
 
 
@@ -668,6 +668,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_exit_code(e: AuditorError) -> ExitCode:
+    """The exit code of a run that stopped on `e`: 2 usage or config, 4 nothing matched, else 3."""
+    if isinstance(e, ConfigError | UsageError):
+        return ExitCode.USAGE
+    if isinstance(e, NothingMatched):
+        return ExitCode.NOTHING_MATCHED
+    return ExitCode.INFRASTRUCTURE
+
+
+def describe_error(e: AuditorError) -> str:
+    """The one-line reason for the console (a config error lists every problem)."""
+    return f"invalid config: {e}" if isinstance(e, ConfigError) else str(e)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `auditor` command; returns the exit code."""
     parser = build_parser()
@@ -678,21 +692,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except ConfigError as e:
-        print(f"auditor: invalid config: {e}", file=sys.stderr)
-        return ExitCode.USAGE
-    except UsageError as e:
-        print(f"auditor: {e}", file=sys.stderr)
-        return ExitCode.USAGE
-    except NothingMatched as e:
-        print(f"auditor: {e}", file=sys.stderr)
-        return ExitCode.NOTHING_MATCHED
-    except InfrastructureError as e:
-        print(f"auditor: {e}", file=sys.stderr)
-        return ExitCode.INFRASTRUCTURE
     except AuditorError as e:
-        print(f"auditor: {e}", file=sys.stderr)
-        return ExitCode.INFRASTRUCTURE
+        print(f"auditor: {describe_error(e)}", file=sys.stderr)
+        return error_exit_code(e)
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
         return 130

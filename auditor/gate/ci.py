@@ -120,3 +120,14 @@ def publish(
     if summary_path:
         with Path(summary_path).open("a", encoding="utf-8") as fh:
             fh.write(summary_md if summary_md.endswith("\n") else summary_md + "\n")
+
+
+def publish_stop(reason: str, code: int, out: TextIO, environ: Mapping[str, str] | None = None) -> None:
+    """The gate stopped before a verdict (exit 2, 3 or 4): say why where CI shows it."""
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTIONS") == "true":
+        print(_command("error", f"auditor gate could not run (exit {code})", reason), file=out)
+    summary_path = env.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with Path(summary_path).open("a", encoding="utf-8") as fh:
+            fh.write(f"## auditor gate: could not run (exit {code})\n\n{reason}\n")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from auditor import config as config_mod
 from auditor.config import Settings, SiteConfig
-from auditor.errors import NothingMatched, SiteUnreachable, UsageError
+from auditor.errors import AuditorError, NothingMatched, SiteUnreachable, UsageError
 from auditor.gate import baseline as baseline_mod
-from auditor.gate.ci import print_console, publish
+from auditor.gate.ci import print_console, publish, publish_stop
 from auditor.gate.verdict import decide
 from auditor.report import Gating, write_reports
 from auditor.results import RunResult, Severity, Status
@@ -124,7 +124,21 @@ def _load_settings(args: argparse.Namespace) -> tuple[Settings, str]:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    """`auditor gate`: exit 0 pass, 1 failures, 2 usage/config, 3 could not check, 4 no such audit."""
+    """`auditor gate`: exit 0 pass, 1 failures, 2 usage/config, 3 could not check, 4 no such audit.
+
+    A gate that stops before it has a verdict still says why on GitHub (an annotation and the step
+    summary), not only in the log: a red check with an empty summary sends people digging.
+    """
+    from auditor.cli import describe_error, error_exit_code
+
+    try:
+        return _gate(args)
+    except AuditorError as e:
+        publish_stop(describe_error(e), int(error_exit_code(e)), sys.stdout)
+        raise
+
+
+def _gate(args: argparse.Namespace) -> int:
     if args.time_budget is not None and args.time_budget <= 0:
         raise UsageError(f"--time-budget must be a positive number of seconds, got {args.time_budget:g}")
     settings, audit = _load_settings(args)

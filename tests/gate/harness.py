@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from auditor import registry
 from auditor.demo import DemoShop, parse_faults
 from auditor.gate import toml
 
@@ -25,10 +24,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def has_email_kind() -> bool:
-    return "email" in registry.kinds()
-
-
 def gate_config(smtp_port: int, **extra_checks: dict[str, Any]) -> dict[str, Any]:
     """The gate audit the issue describes: internal links, the guest checkout, its email."""
     checks: dict[str, Any] = {
@@ -36,16 +31,15 @@ def gate_config(smtp_port: int, **extra_checks: dict[str, Any]) -> dict[str, Any
         "links": {"kind": "crawl", "external": True, "timeout_s": 60},
         "checkout": {"kind": "scenario", "scenario": "guest-checkout", "paths": ["bundled"], "timeout_s": 60},
     }
-    if has_email_kind():
-        checks["confirmation-email"] = {
-            "kind": "email",
-            "needs": ["checkout"],
-            "deadline_s": 6,
-            "soft_limit_s": 5,
-            "hard_limit_s": 6,
-            "settle_s": 0.5,
-            "timeout_s": 60,
-        }
+    checks["confirmation-email"] = {
+        "kind": "email",
+        "needs": ["checkout"],
+        "deadline_s": 6,
+        "soft_limit_s": 5,
+        "hard_limit_s": 6,
+        "settle_s": 0.5,
+        "timeout_s": 60,
+    }
     checks.update(extra_checks)
     return {
         "sites": {

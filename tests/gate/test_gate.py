@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import free_port, gate, gate_config, has_email_kind, junit_cases, output, shop, write_config
+from .harness import free_port, gate, gate_config, junit_cases, output, shop, write_config
 
 
 @pytest.fixture
@@ -82,7 +82,6 @@ def test_a_dead_link_fails_with_broken_link_and_annotates_github(tmp_path: Path,
     assert text.startswith("earlier step\n") and "**Gate FAIL (exit 1)" in text and "shipping-policy" in text
 
 
-@pytest.mark.skipif(not has_email_kind(), reason="the email check kind is not registered yet")
 def test_a_missing_confirmation_email_fails_with_email_missing(tmp_path: Path, smtp_port: int) -> None:
     write_config(tmp_path, gate_config(smtp_port))
     with shop("no-email", smtp_port=smtp_port) as s:
@@ -136,6 +135,17 @@ def test_an_unreachable_base_url_exits_3_before_any_check(tmp_path: Path, smtp_p
     assert code == 3, out
     assert f"auditor: could not reach {url}" in out
     assert not reports.exists()
+
+
+def test_a_gate_that_cannot_run_says_why_on_github(tmp_path: Path, smtp_port: int) -> None:
+    write_config(tmp_path, gate_config(smtp_port))
+    summary = tmp_path / "summary-github.md"
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    code, out, _ = run_gate(tmp_path, url, env=env)
+    assert code == 3, out
+    assert f"::error title=auditor gate could not run (exit 3)::could not reach {url}" in out
+    assert summary.read_text().startswith("## auditor gate: could not run (exit 3)")
 
 
 def test_an_unknown_audit_exits_4_naming_the_known_ones(tmp_path: Path, smtp_port: int) -> None:
