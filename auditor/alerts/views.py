@@ -110,6 +110,11 @@ def format_run(run: RunResult, notifications: Sequence[Notification] = ()) -> st
     lines.extend(
         f"  {line}" for line in table(["CHECK", "KIND", "STATUS", "TOOK", "FINDINGS", ""], rows).splitlines()
     )
+    evidence = [(c.name, a) for c in run.checks for a in c.artifacts]
+    if evidence:
+        # The screenshot, trace (`playwright show-trace trace.zip`) and page of a failed scenario.
+        lines.extend(["", "Evidence:"])
+        lines.extend(f"  {name}: {a.path}" for name, a in evidence)
     findings = sorted(run.findings, key=lambda f: (f.severity != Severity.ERROR, f.check, f.kind, f.url))
     if findings:
         lines.extend(["", f"Findings ({len(findings)}):"])

@@ -95,6 +95,8 @@ class CheckRow(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # [{"name", "path", "kind"}]: the screenshot, trace, page HTML... in the run's report folder.
+    artifacts: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType, default=list)
 
 
 class FindingRow(Base):

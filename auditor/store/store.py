@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from auditor.errors import StoreError
-from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
+from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
 from auditor.store.incidents import IncidentStore
 from auditor.store.migrate import _wrap, is_current, upgrade
 from auditor.store.models import CheckRow, FindingRow, MailMessageRow, MailRecipientRow, RunRow
@@ -168,6 +168,7 @@ class Store(IncidentStore):
             row.duration_s = result.duration_s
             row.stats = dict(result.stats)
             row.outputs = dict(result.outputs)
+            row.artifacts = [{"name": a.name, "path": str(a.path), "kind": a.kind} for a in result.artifacts]
 
     def finish_run(self, run: RunResult) -> None:
         """Record how `run` ended: its status, end time and totals."""
@@ -208,6 +209,9 @@ class Store(IncidentStore):
                     started_at=c.started_at,
                     finished_at=c.finished_at,
                     duration_s=c.duration_s,
+                    artifacts=[
+                        Artifact(a["name"], Path(a["path"]), a.get("kind", "file")) for a in c.artifacts or []
+                    ],
                 )
                 for c in s.scalars(select(CheckRow).where(CheckRow.run_id == run_id).order_by(CheckRow.id))
             }

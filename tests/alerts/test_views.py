@@ -47,8 +47,11 @@ def test_runs_list_newest_first_with_status_duration_and_counts(store: Store) ->
 
 
 def test_show_prints_a_run_with_its_checks_findings_and_alert_attempts(store: Store, tmp_path: Path) -> None:
+    shot = tmp_path / "checkout" / "screenshot.png"
     run = a_run(
-        0, check("links", broken_link(), warning()), check("checkout", scenario_failed(), kind="scenario")
+        0,
+        check("links", broken_link(), warning()),
+        check("checkout", scenario_failed(), kind="scenario", artifacts=[shot]),
     )
     run.report_dir = tmp_path
     recorded(store, run)
@@ -64,6 +67,7 @@ def test_show_prints_a_run_with_its_checks_findings_and_alert_attempts(store: St
         f"  report {tmp_path / 'report.html'}",
     ]
     assert "  links     crawl     fail    0.0 s  2" in text
+    assert f"Evidence:\n  checkout: {shot}\n" in text  # kept in the database with the run
     assert "Findings (3):\n  error: checkout: scenario_failed:" in text
     assert "  warning: links: redirect_chain: " in text.split("error: links: broken_link")[1]
     assert (

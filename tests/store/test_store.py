@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import StoreError
-from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status
+from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
 from auditor.store import Store
 
 BASE = "http://127.0.0.1:8000"
@@ -46,6 +46,7 @@ def test_a_finished_run_loads_back_as_it_was_written(db_url: str) -> None:
         started_at=T0,
         finished_at=T0 + timedelta(seconds=2),
         duration_s=2.0,
+        artifacts=[Artifact("screenshot.png", Path("/reports/r1/crawl/screenshot.png"), "image")],
     )
     run.checks.append(check)
     store.finish_check(run.id, check)
@@ -63,6 +64,7 @@ def test_a_finished_run_loads_back_as_it_was_written(db_url: str) -> None:
     ]
     assert [f.to_dict() for f in loaded.findings] == [finding.to_dict()]
     assert loaded.stats() == run.stats()
+    assert loaded.checks[0].artifacts == check.artifacts
 
 
 def test_the_same_finding_again_updates_its_sources_instead_of_adding_a_row(db_url: str) -> None:
