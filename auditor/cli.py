@@ -329,11 +329,32 @@ def cmd_db(args: argparse.Namespace) -> int:
     from auditor import store
 
     url = _database_url(args)
+    if args.db_command == "prune":
+        return _prune(url, args.older_than)
     if args.db_command == "upgrade":
         store.upgrade(url, args.revision)
     elif args.db_command == "downgrade":
         store.downgrade(url, args.revision)
     print(f"database at revision {store.current(url) or 'base (empty)'}")
+    return ExitCode.OK
+
+
+def _prune(url: str, days: float) -> int:
+    from datetime import timedelta
+
+    from auditor.store import Store
+
+    if days <= 0:
+        raise UsageError(f"--older-than must be a positive number of days, got {days:g}")
+    before = datetime.now(UTC) - timedelta(days=days)
+    store = Store.open(url)
+    try:
+        counts = store.prune(before)
+    finally:
+        store.close()
+    done = ", ".join(f"{n} {what}" for what, n in counts.items())
+    print(f"deleted what was older than {before:%Y-%m-%d %H:%M} UTC: {done}")
+    print("(report folders are files: remove old ones from the report directory yourself)")
     return ExitCode.OK
 
 
@@ -635,6 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = dbs.add_parser("downgrade", help="migrate back to REVISION ('base' empties it)")
     d.add_argument("revision")
     dbs.add_parser("current", help="print the schema revision")
+    d = dbs.add_parser("prune", help="delete runs, mail and resolved incidents older than DAYS")
+    d.add_argument(
+        "--older-than", type=float, required=True, metavar="DAYS", help="keep what is newer (e.g. 90)"
+    )
     for d in dbs.choices.values():
         d.add_argument(
             "--database-url", help="default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db"

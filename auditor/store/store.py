@@ -8,16 +8,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import CursorResult, Delete, Engine, create_engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from auditor.errors import StoreError
 from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
-from auditor.store.incidents import IncidentStore
+from auditor.store.incidents import IncidentStatus, IncidentStore
 from auditor.store.migrate import _wrap, is_current, upgrade
-from auditor.store.models import CheckRow, FindingRow, MailMessageRow, MailRecipientRow, RunRow
+from auditor.store.models import (
+    CheckRow,
+    FindingRow,
+    IncidentRow,
+    MailMessageRow,
+    MailRecipientRow,
+    NotificationRow,
+    RunRow,
+)
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,28 @@ class Store(IncidentStore):
             row.stats = run.stats()
             row.report_dir = str(run.report_dir) if run.report_dir else row.report_dir
 
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete what is older than `before`: finished runs with their checks and findings, sent
+        notifications, received mail, and resolved incidents. Open incidents and running runs stay,
+        however old: they are the present. Returns how many of each were deleted."""
+        with self._session.begin() as s:
+            old_runs = select(RunRow.id).where(RunRow.started_at < before, RunRow.status != RunStatus.RUNNING)
+            ids = list(s.scalars(old_runs))
+            counts = {"runs": len(ids), "findings": 0, "checks": 0}
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                counts["findings"] += _deleted(s, delete(FindingRow).where(FindingRow.run_id.in_(chunk)))
+                counts["checks"] += _deleted(s, delete(CheckRow).where(CheckRow.run_id.in_(chunk)))
+                s.execute(delete(RunRow).where(RunRow.id.in_(chunk)))
+            counts["notifications"] = _deleted(
+                s, delete(NotificationRow).where(NotificationRow.sent_at < before)
+            )
+            old_mail = select(MailMessageRow.id).where(MailMessageRow.received_at < before)
+            s.execute(delete(MailRecipientRow).where(MailRecipientRow.message_id.in_(old_mail)))
+            counts["mail"] = _deleted(s, delete(MailMessageRow).where(MailMessageRow.received_at < before))
+            resolved = (IncidentRow.status == IncidentStatus.RESOLVED) & (IncidentRow.resolved_at < before)
+            counts["incidents"] = _deleted(s, delete(IncidentRow).where(resolved))
+        return counts
+
     def recent_runs(self, limit: int = 20, audit: str | None = None) -> list[RunSummary]:
         """The newest runs first, optionally of one audit only."""
         q = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
@@ -286,3 +317,9 @@ class Store(IncidentStore):
                 StoredMail(r.id, r.received_at, r.envelope_sender, tuple(sorted(recipients[r.id])), r.raw)
                 for r in rows
             ]
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """Run a DELETE and say how many rows it removed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)

@@ -102,3 +102,24 @@ def test_every_notification_attempt_is_kept_with_its_outcome(db_url: str) -> Non
         assert store.notifications(audit="hourly") == []
     finally:
         store.close()
+
+
+def test_prune_forgets_long_resolved_incidents_and_keeps_open_ones_however_old(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        long_ago = T0 - timedelta(days=200)
+        store.save_incidents(
+            [
+                an_incident("gone", status=IncidentStatus.RESOLVED, resolved_at=long_ago),
+                an_incident("recent", status=IncidentStatus.RESOLVED, resolved_at=T0),
+                an_incident("still-broken", first_seen_at=long_ago),
+            ]
+        )
+        assert store.prune(T0 - timedelta(days=90))["incidents"] == 1
+        statuses = [IncidentStatus.OPEN, IncidentStatus.RESOLVED]
+        assert sorted(i.fingerprint for i in store.list_incidents(statuses=statuses)) == [
+            "recent",
+            "still-broken",
+        ]
+    finally:
+        store.close()

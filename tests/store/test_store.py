@@ -152,3 +152,26 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
     assert "127.0.0.1:1/nowhere" in str(err.value)
     assert "AUDITOR_DATABASE_URL" in str(err.value)
     assert time.monotonic() - start < 10
+
+
+def test_prune_deletes_old_finished_runs_and_mail_and_keeps_what_is_current(db_url: str) -> None:
+    store = Store.open(db_url)
+    old, new = T0 - timedelta(days=100), T0
+    for run_id, started, status in (("old", old, RunStatus.FAIL), ("new", new, RunStatus.FAIL)):
+        run = a_run(run_id, started=started)
+        store.start_run(run)
+        store.record_findings(run.id, [a_finding()])
+        store.finish_check(run.id, CheckResult(name="crawl", kind="crawl", status=Status.FAIL))
+        run.status, run.finished_at = status, started + timedelta(seconds=5)
+        store.finish_run(run)
+    store.start_run(a_run("old-but-running", started=old))  # still running: the present, kept
+    store.add_mail(b"Subject: old\r\n\r\nx", envelope_sender="s@x", recipients=["a@x"], received_at=old)
+    store.add_mail(b"Subject: new\r\n\r\nx", envelope_sender="s@x", recipients=["a@x"], received_at=new)
+
+    counts = store.prune(T0 - timedelta(days=30))
+
+    assert counts["runs"] == 1 and counts["findings"] == 1 and counts["checks"] == 1 and counts["mail"] == 1
+    assert store.load_run("old") is None
+    assert store.load_run("new") is not None and store.load_run("old-but-running") is not None
+    assert [m.raw.split(b"\r\n")[0] for m in store.mail_for("a@x")] == [b"Subject: new"]
+    store.close()
