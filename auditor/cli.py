@@ -330,7 +330,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     url = _database_url(args)
     if args.db_command == "prune":
-        return _prune(url, args.older_than)
+        return _prune(url, args.older_than, args.keep_reports)
     if args.db_command == "upgrade":
         store.upgrade(url, args.revision)
     elif args.db_command == "downgrade":
@@ -339,9 +339,10 @@ def cmd_db(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _prune(url: str, days: float) -> int:
+def _prune(url: str, days: float, keep_reports: bool) -> int:
     from datetime import timedelta
 
+    from auditor.report import remove_run_reports
     from auditor.store import Store
 
     if days <= 0:
@@ -349,12 +350,18 @@ def _prune(url: str, days: float) -> int:
     before = datetime.now(UTC) - timedelta(days=days)
     store = Store.open(url)
     try:
-        counts = store.prune(before)
+        pruned = store.prune(before)
     finally:
         store.close()
-    done = ", ".join(f"{n} {what}" for what, n in counts.items())
+    done = ", ".join(f"{n} {what}" for what, n in pruned.counts.items())
     print(f"deleted what was older than {before:%Y-%m-%d %H:%M} UTC: {done}")
-    print("(report folders are files: remove old ones from the report directory yourself)")
+    if keep_reports:
+        print(f"kept the report folders of the {len(pruned.reports)} deleted run(s) (--keep-reports)")
+        return ExitCode.OK
+    removed, kept = remove_run_reports(pruned.reports)
+    print(f"removed {removed} report folder(s) of the deleted runs")
+    for reason in kept:
+        print(f"kept {reason}")
     return ExitCode.OK
 
 
@@ -656,9 +663,16 @@ def build_parser() -> argparse.ArgumentParser:
     d = dbs.add_parser("downgrade", help="migrate back to REVISION ('base' empties it)")
     d.add_argument("revision")
     dbs.add_parser("current", help="print the schema revision")
-    d = dbs.add_parser("prune", help="delete runs, mail and resolved incidents older than DAYS")
+    d = dbs.add_parser(
+        "prune", help="delete runs (with their report folders), mail and resolved incidents older than DAYS"
+    )
     d.add_argument(
         "--older-than", type=float, required=True, metavar="DAYS", help="keep what is newer (e.g. 90)"
+    )
+    d.add_argument(
+        "--keep-reports",
+        action="store_true",
+        help="leave the deleted runs' report folders on disk (by default they are removed too)",
     )
     for d in dbs.choices.values():
         d.add_argument(

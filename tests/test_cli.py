@@ -141,6 +141,68 @@ def test_db_commands_upgrade_show_and_downgrade_the_schema(tmp_path: Path) -> No
     assert "base (empty)" in down.stdout
 
 
+def test_db_prune_deletes_old_runs_with_the_report_folders_auditor_made_for_them(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.results import RunResult, RunStatus
+    from auditor.store import Store
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    reports = tmp_path / "reports"
+    now = datetime.now(UTC)
+    folders = {
+        "old": reports / "old",  # auditor's own <report_dir>/<run-id>/: goes with its run
+        "old-gate": tmp_path / "gate-artifacts",  # a folder chosen with --report-dir: stays
+        "new": reports / "new",  # a recent run: stays
+    }
+    store = Store.open(url)
+    for run_id, folder in folders.items():
+        started = now - timedelta(days=1 if run_id == "new" else 100)
+        run = RunResult(
+            id=run_id,
+            audit="nightly",
+            site="shop",
+            base_url="http://127.0.0.1:9",
+            trigger="manual",
+            started_at=started,
+        )
+        store.start_run(run)
+        folder.mkdir(parents=True)
+        (folder / "report.html").write_text("<html></html>")
+        run.status, run.finished_at, run.report_dir = RunStatus.PASS, started, folder
+        store.finish_run(run)
+    store.close()
+
+    kept = auditor("db", "prune", "--older-than", "30", "--keep-reports", "--database-url", url, cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert "2 runs" in kept.stdout and "kept the report folders of the 2 deleted run(s)" in kept.stdout
+    assert all(folder.is_dir() for folder in folders.values())
+
+    # Runs deleted with --keep-reports are gone from the database, so put the old two back.
+    store = Store.open(url)
+    for run_id in ("old", "old-gate"):
+        started = now - timedelta(days=100)
+        run = RunResult(
+            id=run_id,
+            audit="nightly",
+            site="shop",
+            base_url="http://127.0.0.1:9",
+            trigger="manual",
+            started_at=started,
+        )
+        store.start_run(run)
+        run.status, run.finished_at, run.report_dir = RunStatus.PASS, started, folders[run_id]
+        store.finish_run(run)
+    store.close()
+
+    pruned = auditor("db", "prune", "--older-than", "30", "--database-url", url, cwd=tmp_path)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed 1 report folder(s)" in pruned.stdout
+    assert f"kept {folders['old-gate']}: not named after run old-gate" in pruned.stdout
+    assert not folders["old"].exists()
+    assert folders["old-gate"].is_dir() and folders["new"].is_dir()
+
+
 def test_a_bad_flag_value_is_a_usage_error(tmp_path: Path) -> None:
     result = auditor("crawl", "http://127.0.0.1:9/", "--cookie", "novalue", cwd=tmp_path)
     assert result.returncode == 2

@@ -3,6 +3,9 @@
 The order matters for a crash-safe, exactly-once feel: the incidents (with the fact that they were
 announced) are saved before anything is sent, so a process killed while sending never sends the
 same "new" message again; every attempt is then recorded, the failed ones with their reason.
+Reading and saving the incidents is one transaction under a per-audit lock (`Store.apply_run`), so
+the scheduler and a manual `auditor run` finishing together take turns, and a run applied twice, or
+after a later run of its audit, changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import UTC, datetime
 
 from auditor.alerts.config import AlertsConfig
 from auditor.alerts.message import Message, render, report_link
-from auditor.alerts.policy import Event, advance
+from auditor.alerts.policy import Decision, Event, advance
 from auditor.alerts.send import send
 from auditor.results import RunResult
 from auditor.store import Store
@@ -35,8 +38,19 @@ def process_run(
     recorded, never raised; a database that fails raises `StoreError`, as everywhere else.
     """
     now = now or datetime.now(UTC)
-    decision = advance(store.incidents_to_process(run.audit), run, config, now)
-    saved = store.save_incidents(i for i, _ in decision.changes)
+    decisions: list[Decision] = []
+
+    def decide(incidents: list[Incident]) -> list[Incident]:
+        decisions.append(advance(incidents, run, config, now))
+        return [i for i, _ in decisions[-1].changes]
+
+    saved = store.apply_run(run.audit, run.id, run.started_at, decide, now=now)
+    if saved is None:
+        log.info(
+            "alerts: run %s of %r was already applied, or a later run was; nothing sent", run.id, run.audit
+        )
+        return []
+    decision = decisions[-1]
     due: dict[Event, list[Incident]] = {event: [] for event in Event}
     for incident, (_, event) in zip(saved, decision.changes, strict=True):
         if event is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from auditor.report.html import render_html
@@ -11,7 +13,15 @@ from auditor.report.markdown import render_markdown
 from auditor.report.view import Gating
 from auditor.results import RunResult
 
-__all__ = ["Gating", "render_html", "render_json", "render_junit", "render_markdown", "write_reports"]
+__all__ = [
+    "Gating",
+    "remove_run_reports",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "write_reports",
+]
 
 
 def write_reports(
@@ -34,3 +44,26 @@ def write_reports(
         path.write_text(text, encoding="utf-8", errors="replace")
         paths[key] = path
     return paths
+
+
+def remove_run_reports(reports: Iterable[tuple[str, Path]]) -> tuple[int, list[str]]:
+    """Delete the report folders of runs that are gone from the database (`auditor db prune`).
+
+    Only a folder named after its run is deleted: that is the `<report_dir>/<run-id>/` auditor made
+    itself. A folder someone chose with `--report-dir DIR` (a CI artifact, say) is left alone, and
+    so is one that cannot be removed; both come back as reasons. Returns (removed, reasons kept).
+    """
+    removed, kept = 0, []
+    for run_id, folder in reports:
+        if not folder.is_dir():
+            continue
+        if folder.name != run_id:
+            kept.append(f"{folder}: not named after run {run_id}, so not a folder auditor made for it")
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            kept.append(f"{folder}: {exc.strerror or exc}")
+        else:
+            removed += 1
+    return removed, kept

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from auditor.store.incidents import Incident, IncidentStatus, Notification
 from auditor.store.migrate import current, downgrade, upgrade
-from auditor.store.store import RunSummary, Store, StoredMail
+from auditor.store.store import Pruned, RunSummary, Store, StoredMail
 
 __all__ = [
     "Incident",
     "IncidentStatus",
     "Notification",
+    "Pruned",
     "RunSummary",
     "Store",
     "StoredMail",

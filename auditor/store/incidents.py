@@ -8,15 +8,18 @@ The decisions live in `auditor.alerts.policy`; this module only reads and writes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from auditor.store.models import IncidentRow, NotificationRow
+from auditor.store.models import AlertCursorRow, IncidentRow, NotificationRow
 
 
 class IncidentStatus(StrEnum):
@@ -107,38 +110,39 @@ class IncidentStore:
     def incidents_to_process(self, audit: str) -> list[Incident]:
         """What the next run of `audit` may change: its pending and open incidents, and the resolved
         ones whose resolved message is still owed (they were resolved during maintenance)."""
-        owed = and_(
-            IncidentRow.status == IncidentStatus.RESOLVED,
-            IncidentRow.notified_at.is_not(None),
-            IncidentRow.resolved_notified_at.is_(None),
-        )
-        active = IncidentRow.status.in_([IncidentStatus.PENDING, IncidentStatus.OPEN])
-        q = select(IncidentRow).where(IncidentRow.audit == audit, or_(active, owed)).order_by(IncidentRow.id)
         with self._session() as s:
-            return [_incident(r) for r in s.scalars(q)]
+            return _unsettled(s, audit)
 
     def save_incidents(self, incidents: Iterable[Incident]) -> list[Incident]:
         """Insert the new incidents (id None) and update the others; returns them all with their ids."""
-        todo = list(incidents)
-        saved: list[tuple[Incident, IncidentRow]] = []
         with self._session.begin() as s:
-            ids = [i.id for i in todo if i.id is not None]
-            rows = (
-                {r.id: r for r in s.scalars(select(IncidentRow).where(IncidentRow.id.in_(ids)))}
-                if ids
-                else {}
-            )
-            for incident in todo:
-                row = rows.get(incident.id) if incident.id is not None else None
-                if row is None:
-                    row = IncidentRow()
-                    s.add(row)
-                for name in _INCIDENT_FIELDS:
-                    setattr(row, name, getattr(incident, name))
-                row.status = str(incident.status)
-                saved.append((incident, row))
-            s.flush()
-            return [replace(incident, id=row.id) for incident, row in saved]
+            return _save(s, list(incidents))
+
+    def apply_run(
+        self,
+        audit: str,
+        run_id: str,
+        run_started_at: datetime,
+        decide: Callable[[list[Incident]], Sequence[Incident]],
+        *,
+        now: datetime,
+    ) -> list[Incident] | None:
+        """Bring `audit`'s incidents up to date with one run, as one transaction that holds the audit's
+        lock: `decide` gets `incidents_to_process(audit)` and returns the incidents to save.
+
+        Returns them saved, with their ids, in `decide`'s order; or None, without calling `decide`,
+        when this run was applied already or a later run of the audit was (a run applied twice
+        would count its failures twice; an older one would undo what a newer one decided).
+        """
+        with self._session.begin() as s:
+            cursor = _lock_cursor(s, audit)
+            if cursor.run_id == run_id or (
+                cursor.run_started_at is not None and run_started_at < cursor.run_started_at
+            ):
+                return None
+            saved = _save(s, list(decide(_unsettled(s, audit))))
+            cursor.run_id, cursor.run_started_at, cursor.processed_at = run_id, run_started_at, now
+            return saved
 
     def list_incidents(
         self,
@@ -190,3 +194,52 @@ class IncidentStore:
         q = q.order_by(NotificationRow.sent_at.desc(), NotificationRow.id.desc()).limit(limit)
         with self._session() as s:
             return [_notification(r) for r in reversed(list(s.scalars(q)))]
+
+
+def _unsettled(s: Session, audit: str) -> list[Incident]:
+    owed = and_(
+        IncidentRow.status == IncidentStatus.RESOLVED,
+        IncidentRow.notified_at.is_not(None),
+        IncidentRow.resolved_notified_at.is_(None),
+    )
+    active = IncidentRow.status.in_([IncidentStatus.PENDING, IncidentStatus.OPEN])
+    q = select(IncidentRow).where(IncidentRow.audit == audit, or_(active, owed)).order_by(IncidentRow.id)
+    return [_incident(r) for r in s.scalars(q)]
+
+
+def _save(s: Session, todo: list[Incident]) -> list[Incident]:
+    ids = [i.id for i in todo if i.id is not None]
+    rows = {r.id: r for r in s.scalars(select(IncidentRow).where(IncidentRow.id.in_(ids)))} if ids else {}
+    saved: list[tuple[Incident, IncidentRow]] = []
+    for incident in todo:
+        row = rows.get(incident.id) if incident.id is not None else None
+        if row is None:
+            row = IncidentRow()
+            s.add(row)
+        for name in _INCIDENT_FIELDS:
+            setattr(row, name, getattr(incident, name))
+        row.status = str(incident.status)
+        saved.append((incident, row))
+    s.flush()
+    return [replace(incident, id=row.id) for incident, row in saved]
+
+
+def _lock_cursor(s: Session, audit: str) -> AlertCursorRow:
+    """The audit's cursor row, created if missing and locked until the transaction ends.
+
+    The insert comes first on purpose: on SQLite it takes the database's write lock before anything
+    is read (a second writer waits for it, then reads what the first one saved); on PostgreSQL the
+    row lock of `FOR UPDATE` makes the second transaction wait, and it then reads the committed rows.
+    """
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        s.execute(insert(AlertCursorRow).values(audit=audit).on_conflict_do_nothing())
+    elif s.get(AlertCursorRow, audit) is None:
+        try:
+            with s.begin_nested():
+                s.add(AlertCursorRow(audit=audit))
+        except IntegrityError:
+            pass  # another process made it first; the lock below waits for it
+    q = select(AlertCursorRow).where(AlertCursorRow.audit == audit).with_for_update()
+    return s.scalars(q.execution_options(populate_existing=True)).one()

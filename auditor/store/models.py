@@ -204,3 +204,20 @@ class NotificationRow(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertCursorRow(Base):
+    """Which run each audit's incidents were last brought up to date with.
+
+    `process_run` locks this row while it reads and saves the audit's incidents, so two processes
+    finishing runs of one audit at once (the scheduler and a manual `auditor run`) take turns instead
+    of both opening the same incident; and a run that was already applied, or is older than the one
+    that was, changes nothing.
+    """
+
+    __tablename__ = "alert_cursors"
+
+    audit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

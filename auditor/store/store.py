@@ -43,6 +43,14 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class Pruned:
+    """What `Store.prune` deleted: a count per kind of row, and each deleted run's report folder."""
+
+    counts: dict[str, int]
+    reports: list[tuple[str, Path]]
+
+
+@dataclass(frozen=True)
 class StoredMail:
     """One email as the SMTP sink received it: the raw bytes, when, and who it was for."""
 
@@ -190,13 +198,18 @@ class Store(IncidentStore):
             row.stats = run.stats()
             row.report_dir = str(run.report_dir) if run.report_dir else row.report_dir
 
-    def prune(self, before: datetime) -> dict[str, int]:
+    def prune(self, before: datetime) -> Pruned:
         """Delete what is older than `before`: finished runs with their checks and findings, sent
         notifications, received mail, and resolved incidents. Open incidents and running runs stay,
-        however old: they are the present. Returns how many of each were deleted."""
+        however old: they are the present. Returns how many of each were deleted, and the report
+        folders of the deleted runs (files are not the store's to delete)."""
         with self._session.begin() as s:
-            old_runs = select(RunRow.id).where(RunRow.started_at < before, RunRow.status != RunStatus.RUNNING)
-            ids = list(s.scalars(old_runs))
+            old_runs = select(RunRow.id, RunRow.report_dir).where(
+                RunRow.started_at < before, RunRow.status != RunStatus.RUNNING
+            )
+            found = [(run_id, folder) for run_id, folder in s.execute(old_runs)]
+            ids = [run_id for run_id, _ in found]
+            reports = [(run_id, Path(folder)) for run_id, folder in found if folder]
             counts = {"runs": len(ids), "findings": 0, "checks": 0}
             for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
                 counts["findings"] += _deleted(s, delete(FindingRow).where(FindingRow.run_id.in_(chunk)))
@@ -210,7 +223,7 @@ class Store(IncidentStore):
             counts["mail"] = _deleted(s, delete(MailMessageRow).where(MailMessageRow.received_at < before))
             resolved = (IncidentRow.status == IncidentStatus.RESOLVED) & (IncidentRow.resolved_at < before)
             counts["incidents"] = _deleted(s, delete(IncidentRow).where(resolved))
-        return counts
+        return Pruned(counts, reports)
 
     def recent_runs(self, limit: int = 20, audit: str | None = None) -> list[RunSummary]:
         """The newest runs first, optionally of one audit only."""

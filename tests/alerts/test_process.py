@@ -267,3 +267,18 @@ def test_notify_after_run_logs_instead_of_raising_when_the_database_is_gone(
     assert notify_after_run(gone, run, config(hook={"url": webhook.url()})) == []
     assert "alerts for run run-000 could not be processed" in caplog.text
     assert webhook.received == []
+
+
+def test_a_run_processed_twice_or_after_a_later_run_sends_and_counts_nothing_more(
+    store: Store, webhook: Webhook
+) -> None:
+    cfg = config(hook={"url": webhook.url()})
+    older, newer = a_run(0, check("links", broken_link())), a_run(1, check("links", broken_link()))
+    for run in (older, newer):
+        recorded(store, run)
+    assert len(process_run(store, newer, cfg, now=T0 + 2 * HOUR)) == 1
+    assert process_run(store, newer, cfg, now=T0 + 3 * HOUR) == []
+    assert process_run(store, older, cfg, now=T0 + 3 * HOUR) == []
+    [incident] = store.list_incidents()
+    assert (incident.consecutive_failures, incident.last_seen_run) == (1, "run-001")
+    assert webhook.titles() == ["[auditor] nightly: 1 new failure on demo"]

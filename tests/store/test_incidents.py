@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -115,11 +118,65 @@ def test_prune_forgets_long_resolved_incidents_and_keeps_open_ones_however_old(d
                 an_incident("still-broken", first_seen_at=long_ago),
             ]
         )
-        assert store.prune(T0 - timedelta(days=90))["incidents"] == 1
+        assert store.prune(T0 - timedelta(days=90)).counts["incidents"] == 1
         statuses = [IncidentStatus.OPEN, IncidentStatus.RESOLVED]
         assert sorted(i.fingerprint for i in store.list_incidents(statuses=statuses)) == [
             "recent",
             "still-broken",
         ]
+    finally:
+        store.close()
+
+
+def test_apply_run_makes_a_second_process_wait_and_read_what_the_first_saved(db_url: str) -> None:
+    """The scheduler and a manual `auditor run` finishing together: without the per-audit lock both
+    would read "no incidents" and open the same one twice."""
+    first, second = Store.open(db_url), Store.open(db_url)
+    inside, seen_by_second = threading.Event(), []
+
+    def slow_decide(incidents: list[Incident]) -> list[Incident]:
+        inside.set()
+        time.sleep(0.5)  # hold the lock while the second process tries to take it
+        return [an_incident(first_seen_run="r1", last_seen_run="r1")]
+
+    def second_decide(incidents: list[Incident]) -> list[Incident]:
+        seen_by_second.append([i.last_seen_run for i in incidents])
+        return [replace(i, last_seen_run="r2", consecutive_failures=2) for i in incidents]
+
+    try:
+        worker = threading.Thread(
+            target=first.apply_run, args=("nightly", "r1", T0, slow_decide), kwargs={"now": T0}
+        )
+        worker.start()
+        assert inside.wait(10)
+        saved = second.apply_run("nightly", "r2", T0 + timedelta(hours=1), second_decide, now=T0)
+        worker.join(10)
+        assert seen_by_second == [["r1"]]
+        assert saved is not None and [i.last_seen_run for i in saved] == ["r2"]
+        [only] = first.list_incidents()
+        assert (only.last_seen_run, only.consecutive_failures) == ("r2", 2)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_apply_run_ignores_a_run_applied_already_and_one_older_than_the_last(db_url: str) -> None:
+    store = Store.open(db_url)
+    calls: list[str] = []
+
+    def decide(run_id: str) -> Callable[[list[Incident]], list[Incident]]:
+        def record(incidents: list[Incident]) -> list[Incident]:
+            calls.append(run_id)
+            return []
+
+        return record
+
+    try:
+        assert store.apply_run("nightly", "r2", T0 + timedelta(hours=2), decide("r2"), now=T0) == []
+        assert store.apply_run("nightly", "r2", T0 + timedelta(hours=2), decide("r2 again"), now=T0) is None
+        assert store.apply_run("nightly", "r1", T0 + timedelta(hours=1), decide("r1"), now=T0) is None
+        assert store.apply_run("weekly", "r1", T0 + timedelta(hours=1), decide("weekly r1"), now=T0) == []
+        assert store.apply_run("nightly", "r3", T0 + timedelta(hours=3), decide("r3"), now=T0) == []
+        assert calls == ["r2", "weekly r1", "r3"]
     finally:
         store.close()

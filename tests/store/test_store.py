@@ -168,7 +168,7 @@ def test_prune_deletes_old_finished_runs_and_mail_and_keeps_what_is_current(db_u
     store.add_mail(b"Subject: old\r\n\r\nx", envelope_sender="s@x", recipients=["a@x"], received_at=old)
     store.add_mail(b"Subject: new\r\n\r\nx", envelope_sender="s@x", recipients=["a@x"], received_at=new)
 
-    counts = store.prune(T0 - timedelta(days=30))
+    counts = store.prune(T0 - timedelta(days=30)).counts
 
     assert counts["runs"] == 1 and counts["findings"] == 1 and counts["checks"] == 1 and counts["mail"] == 1
     assert store.load_run("old") is None
