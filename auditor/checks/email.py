@@ -219,7 +219,7 @@ class EmailCheck(Check[EmailOptions]):
         present = {n: m for n, m in found.items() if m}
         if self.options.merge_tags:
             for n, msgs in present.items():
-                findings += merge_tag_findings(n, msgs, ctx.base_url)
+                findings += merge_tag_findings(n, msgs, ctx.base_url, self.options.ignore_merge_tags)
         checked = await check_links(ctx, present, self.options)
         findings += link_findings(checked)
         for f in findings:

@@ -122,7 +122,7 @@ async def _inspect(
     findings: list[Finding] = []
     if opts.merge_tags:
         for name, msg in messages.items():
-            findings += merge_tag_findings(name, [msg], ctx.base_url)
+            findings += merge_tag_findings(name, [msg], ctx.base_url, opts.ignore_merge_tags)
     extra = [*opts.ignore_links, *(f"^{re.escape(u)}$" for u in skip)]
     checked = await check_links(
         ctx, {n: [m] for n, m in messages.items()}, opts.model_copy(update={"ignore_links": extra})

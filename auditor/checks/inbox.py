@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from auditor.check import CheckContext
+from auditor.config import Regexes
 from auditor.crawl.linkcheck import LinkVerdict, check_urls
 from auditor.mail.content import find_merge_tags
 from auditor.mail.mailbox import Cursor, Mailbox
@@ -41,14 +42,9 @@ class LinkOptions(BaseModel):
     check_links: bool = True
     merge_tags: bool = True
     # Regexes: links whose URL matches any of them are not checked (tracking pixels, unsubscribe).
-    ignore_links: list[str] = []
-
-    @field_validator("ignore_links")
-    @classmethod
-    def _ignore_compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            compile_pattern(pattern)
-        return value
+    ignore_links: Regexes = []
+    # Regexes: placeholders they match in full are meant to be there ("[SALE]" in a subject).
+    ignore_merge_tags: Regexes = []
 
 
 class NotUsable(ValueError):
@@ -152,11 +148,17 @@ def lateness(
     )
 
 
-def merge_tag_findings(name: str, messages: Sequence[Message], base_url: str) -> list[Finding]:
-    """One `email_merge_tag` per distinct unrendered token in the messages, with where it stood."""
+def merge_tag_findings(
+    name: str, messages: Sequence[Message], base_url: str, ignore: Sequence[str] = ()
+) -> list[Finding]:
+    """One `email_merge_tag` per distinct unrendered token in the messages, with where it stood;
+    a token that one of the `ignore` regexes matches in full is not reported."""
+    allowed = [re.compile(pattern) for pattern in ignore]
     found: dict[str, Finding] = {}
     for msg in messages:
         for tag in find_merge_tags(msg):
+            if any(a.fullmatch(tag.token) for a in allowed):
+                continue
             f = found.get(tag.token)
             if f is None:
                 found[tag.token] = finding(

@@ -98,3 +98,30 @@ def test_the_context_shows_the_words_around_the_tag_on_one_line() -> None:
     message = parse_message(email("a@x.test", text_body=text).as_bytes(), T0, "1")
     [tag] = find_merge_tags(message)
     assert tag.context == "…der is confirmed and paid. Hi {{ first_name }}, thanks for shopping with Har…"
+
+
+def test_a_placeholder_the_check_is_told_to_ignore_is_not_reported_and_the_others_are() -> None:
+    from auditor.checks.inbox import merge_tag_findings
+
+    message = parse_message(
+        email(
+            "a@x.test", subject="[SALE] Your order", text_body="Hi [FIRSTNAME], [SALE] ends soon."
+        ).as_bytes(),
+        T0,
+        "1",
+    )
+    every = merge_tag_findings("confirmation", [message], "http://127.0.0.1:9")
+    assert sorted(f.evidence["token"] for f in every) == ["[FIRSTNAME]", "[SALE]"]
+    kept = merge_tag_findings("confirmation", [message], "http://127.0.0.1:9", [r"\[SALE\]"])
+    assert [f.evidence["token"] for f in kept] == ["[FIRSTNAME]"]
+    # A pattern must match the whole placeholder: "SALE" alone does not hide "[SALE]".
+    assert len(merge_tag_findings("confirmation", [message], "http://127.0.0.1:9", ["SALE"])) == 2
+
+
+def test_a_bad_ignore_merge_tags_regex_is_a_config_problem() -> None:
+    from pydantic import ValidationError
+
+    from auditor.checks.email import EmailOptions
+
+    with pytest.raises(ValidationError, match=r"bad regex '\[SALE'"):
+        EmailOptions.model_validate({"ignore_merge_tags": ["[SALE"]})
