@@ -89,16 +89,18 @@ async def guest_checkout(
         raise AssertionError("the thank-you page has no download link for the e-book")
 
     step("Check the thank-you page's links")
-    await check_links(page, context)
+    await check_links(page, context, site)
 
 
-async def check_links(page: Page, context: BrowserContext) -> None:
+async def check_links(page: Page, context: BrowserContext, site: Site) -> None:
     """Fetch every link in the page's content that stays on the shop; fail on the first broken one.
 
     Only the `main` part of the page: the header and footer are the same on every page, and the
     crawl check covers them (a broken footer link should be one finding, not one per check). The
     download links are left to the delivery check, which knows they must answer with a file.
-    `context.request` shares the page's cookies, so a download that needs the session works.
+    `context.request` shares the page's cookies, so a page that needs the session works; the
+    site's configured headers (a staging site's access key, say) are passed with
+    `site.headers_for(url)`, because Playwright's API requests do not go through the browser.
     """
     origin = urlsplit(page.url).netloc
     links = await page.locator("main a[href]:not(.download)").evaluate_all(
@@ -110,6 +112,6 @@ async def check_links(page: Page, context: BrowserContext) -> None:
         if urlsplit(url).netloc != origin or url in seen:
             continue
         seen.add(url)
-        response = await context.request.get(url)
+        response = await context.request.get(url, headers=site.headers_for(url))
         if response.status >= 400:
             raise AssertionError(f"the link '{text}' ({url}) answers HTTP {response.status}")

@@ -67,9 +67,9 @@ def config_dir() -> Path | None:
 
 @pytest.fixture
 def audit(store: Store, sink: MailSink, tmp_path: Path, config_dir: Path | None) -> Audit:
-    """await audit(shop, {check name: check config}, ["checks", "to", "run"]) -> RunResult."""
+    """await audit(shop, {check name: check config}, ["checks", "to", "run"], **site keys) -> RunResult."""
 
-    async def go(shop: DemoShop, checks: dict[str, dict[str, Any]], run: list[str]) -> RunResult:
+    async def go(shop: DemoShop, checks: dict[str, dict[str, Any]], run: list[str], **site: Any) -> RunResult:
         settings = config.from_dict(
             {
                 "report_dir": str(tmp_path / "reports"),
@@ -78,6 +78,7 @@ def audit(store: Store, sink: MailSink, tmp_path: Path, config_dir: Path | None)
                         "base_url": shop.base_url,
                         "allow_orders": True,
                         "mailbox": {"kind": "sink", "port": sink.port},
+                        **site,
                     }
                 },
                 "checks": checks,

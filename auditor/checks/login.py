@@ -35,7 +35,7 @@ from auditor.results import Artifact, CheckResult, Finding, Severity, Status
 from auditor.scenarios.customer import Customer
 from auditor.scenarios.loader import find
 from auditor.scenarios.options import ScenarioOptions
-from auditor.scenarios.run import run_scenario
+from auditor.scenarios.run import apply_site_access, run_scenario
 from auditor.scenarios.spec import ScenarioLoadError
 
 # What a page shows when it refuses something: the text of these is quoted in `login_failed`.
@@ -229,6 +229,9 @@ class LoginCheck(Check[LoginOptions]):
         findings: list[Finding] = []
         artifacts: list[Artifact] = []
         if creds.link:
+            # The login scenario applies the site's headers and cookies itself; the link needs them too
+            # (a staging site behind a header gate refuses the link without them).
+            await apply_site_access(context, ctx.site)
             page = await context.new_page()
             try:
                 await page.goto(creds.link)

@@ -29,10 +29,21 @@ class Site:
     name: str
     base_url: str
     allow_orders: bool = False
+    # The configured headers by host (secrets: never printed).
+    host_headers: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, name: str, config: SiteConfig) -> Site:
-        return cls(name=name, base_url=config.base_url, allow_orders=config.allow_orders)
+        headers = {host: dict(hc.headers) for host, hc in config.host_settings().items() if hc.headers}
+        return cls(
+            name=name, base_url=config.base_url, allow_orders=config.allow_orders, host_headers=headers
+        )
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The headers the config sets for `url`'s host (none for other hosts), for plain HTTP:
+        `context.request.get(url, headers=site.headers_for(url))`. The browser's own requests get
+        them by themselves; Playwright's API requests do not go through the browser."""
+        return dict(self.host_headers.get(urlsplit(url).netloc.lower(), {}))
 
     def url(self, path: str = "/") -> str:
         """`path` on the site: `site.url("/cart")`. A full URL is returned as it is; a base URL with a

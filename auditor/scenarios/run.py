@@ -193,7 +193,7 @@ class _Run:
 
     async def go(self) -> ScenarioOutcome:
         self._playwright_timeout(self.options.step_timeout_s)
-        await _apply_site_access(self.context, self.site_config)
+        await apply_site_access(self.context, self.site_config)
         if self.options.trace != "off":
             await self.context.tracing.start(screenshots=True, snapshots=True, title=self.spec.name)
         self.watcher.attach(self.context)
@@ -339,7 +339,7 @@ def _page_url(page: Any) -> str | None:
     return url if url and url != "about:blank" else None
 
 
-async def _apply_site_access(context: Any, site: SiteConfig) -> None:
+async def apply_site_access(context: Any, site: SiteConfig) -> None:
     """The site's configured cookies and headers, for its own hosts only (never a third party)."""
     scheme = urlsplit(site.base_url).scheme
     hosts = site.host_settings()

@@ -19,7 +19,7 @@ from auditor.errors import UsageError
 FIXTURES: dict[str, str] = {
     "page": "a Playwright Page in a fresh browser context",
     "context": "that page's BrowserContext (its cookies; `context.request` for plain HTTP)",
-    "site": "the site: .base_url, .name, .allow_orders, .url(path)",
+    "site": "the site: .base_url, .name, .allow_orders, .url(path), .headers_for(url)",
     "customer": "a fresh dummy customer: .email, .name, .first_name, .password, .id",
     "outputs": "a dict the scenario fills for later checks (order number, payment result...)",
     "step": 'step("Pay") names the part now running; `async with step(...)` bounds it',
