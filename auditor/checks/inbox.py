@@ -52,26 +52,30 @@ class NotUsable(ValueError):
 
 
 def pick_outputs(
-    outputs: Mapping[str, Mapping[str, Any]], scenario: str | None, kind: str
+    outputs: Mapping[str, Mapping[str, Any]],
+    named: str | None,
+    kind: str,
+    *,
+    option: str = "scenario",
+    need: str = "a scenario check in its `needs` whose customer receives the emails",
 ) -> tuple[str, Mapping[str, Any]]:
-    """The needed scenario's name and outputs: the named one, or the only needed one with a customer."""
-    if scenario is not None:
-        if scenario not in outputs:
+    """The needed scenario's name and outputs: the one the `option` names, or the only needed one
+    with a customer. `need` says, in the error, what the `kind` check needs when there is none."""
+    if named is not None:
+        if named not in outputs:
             have = ", ".join(sorted(outputs)) or "none"
             raise NotUsable(
-                f"option `scenario` names {scenario!r}, which is not among this check's `needs` "
+                f"option `{option}` names {named!r}, which is not among this check's `needs` "
                 f"(needed checks: {have}); add it to `needs`"
             )
-        return scenario, outputs[scenario]
+        return named, outputs[named]
     chosen = [(n, o) for n, o in outputs.items() if isinstance(o.get("customer"), Mapping)]
     if len(chosen) == 1:
         return chosen[0]
     if not chosen:
-        raise NotUsable(
-            f"the {kind} check needs a scenario check in its `needs` whose customer receives the emails"
-        )
+        raise NotUsable(f"the {kind} check needs {need}")
     names = ", ".join(sorted(n for n, _ in chosen))
-    raise NotUsable(f"several needed checks have a customer ({names}): name one with the `scenario` option")
+    raise NotUsable(f"several needed checks have a customer ({names}): name one with the `{option}` option")
 
 
 async def mailbox_for(ctx: CheckContext, name: str, out: Mapping[str, Any]) -> tuple[Mailbox, Cursor, str]:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from auditor.check import Check, CheckContext
-from auditor.checks.inbox import NotUsable, mailbox_for
+from auditor.checks.inbox import NotUsable, mailbox_for, pick_outputs
 from auditor.config import check_regex, check_regexes
 from auditor.crawl.area import LOGOUT, crawl_area, in_area, session_client
 from auditor.crawl.urls import host_of, normalise, resolve
@@ -148,7 +148,13 @@ class LoginCheck(Check[LoginOptions]):
     async def run(self, ctx: CheckContext) -> CheckResult:
         """Get the credentials, log in in a new context, look at the account, crawl it."""
         try:
-            name, out = _purchase(ctx.outputs, self.options.purchase)
+            name, out = pick_outputs(
+                ctx.outputs,
+                self.options.purchase,
+                "login",
+                option="purchase",
+                need="the purchase scenario that created the account in its `needs`",
+            )
         except NotUsable as e:
             return CheckResult(status=Status.ERROR, message=str(e))
         why_not = _no_account(name, out)
@@ -401,23 +407,6 @@ class LoginCheck(Check[LoginOptions]):
             "download_links": len(downloads),
         }
         return downloads, findings, stats, area.left_area
-
-
-def _purchase(outputs: Mapping[str, Mapping[str, Any]], named: str | None) -> tuple[str, Mapping[str, Any]]:
-    """The purchase's check name and outputs: the one `purchase` names, or the one needed check
-    with a customer."""
-    if named is not None:
-        if named not in outputs:
-            have = ", ".join(sorted(outputs)) or "none"
-            raise NotUsable(f"option `purchase` names {named!r}, which is not in `needs` (needed: {have})")
-        return named, outputs[named]
-    chosen = [(n, o) for n, o in outputs.items() if isinstance(o.get("customer"), Mapping)]
-    if len(chosen) == 1:
-        return chosen[0]
-    if not chosen:
-        raise NotUsable("the login check needs the purchase scenario that created the account in its `needs`")
-    names = ", ".join(sorted(n for n, _ in chosen))
-    raise NotUsable(f"several needed checks have a customer ({names}): name one with the `purchase` option")
 
 
 def _no_account(name: str, out: Mapping[str, Any]) -> str:
