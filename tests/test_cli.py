@@ -155,45 +155,35 @@ def test_db_prune_deletes_old_runs_with_the_report_folders_auditor_made_for_them
         "old-gate": tmp_path / "gate-artifacts",  # a folder chosen with --report-dir: stays
         "new": reports / "new",  # a recent run: stays
     }
-    store = Store.open(url)
-    for run_id, folder in folders.items():
-        started = now - timedelta(days=1 if run_id == "new" else 100)
-        run = RunResult(
-            id=run_id,
-            audit="nightly",
-            site="shop",
-            base_url="http://127.0.0.1:9",
-            trigger="manual",
-            started_at=started,
-        )
-        store.start_run(run)
+
+    def record(*run_ids: str) -> None:
+        store = Store.open(url)
+        for run_id in run_ids:
+            started = now - timedelta(days=1 if run_id == "new" else 100)
+            run = RunResult(
+                id=run_id,
+                audit="nightly",
+                site="shop",
+                base_url="http://127.0.0.1:9",
+                trigger="manual",
+                started_at=started,
+            )
+            store.start_run(run)
+            run.status, run.finished_at, run.report_dir = RunStatus.PASS, started, folders[run_id]
+            store.finish_run(run)
+        store.close()
+
+    for folder in folders.values():
         folder.mkdir(parents=True)
         (folder / "report.html").write_text("<html></html>")
-        run.status, run.finished_at, run.report_dir = RunStatus.PASS, started, folder
-        store.finish_run(run)
-    store.close()
+    record(*folders)
 
     kept = auditor("db", "prune", "--older-than", "30", "--keep-reports", "--database-url", url, cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
     assert "2 runs" in kept.stdout and "kept the report folders of the 2 deleted run(s)" in kept.stdout
     assert all(folder.is_dir() for folder in folders.values())
 
-    # Runs deleted with --keep-reports are gone from the database, so put the old two back.
-    store = Store.open(url)
-    for run_id in ("old", "old-gate"):
-        started = now - timedelta(days=100)
-        run = RunResult(
-            id=run_id,
-            audit="nightly",
-            site="shop",
-            base_url="http://127.0.0.1:9",
-            trigger="manual",
-            started_at=started,
-        )
-        store.start_run(run)
-        run.status, run.finished_at, run.report_dir = RunStatus.PASS, started, folders[run_id]
-        store.finish_run(run)
-    store.close()
+    record("old", "old-gate")  # --keep-reports deleted them from the database: put them back
 
     pruned = auditor("db", "prune", "--older-than", "30", "--database-url", url, cwd=tmp_path)
     assert pruned.returncode == 0, pruned.stderr
