@@ -176,6 +176,9 @@ class RunResult:
     finished_at: datetime | None = None
     checks: list[CheckResult] = field(default_factory=list)
     report_dir: Path | None = None
+    # What went wrong inside auditor itself (store, reports, a finding it could not keep): the run
+    # then ends as `error`, whatever the site did.
+    internal_errors: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -203,6 +206,7 @@ class RunResult:
                 "started_at": _iso(self.started_at),
                 "finished_at": _iso(self.finished_at),
                 "base_url": self.base_url,
+                "internal_errors": list(self.internal_errors),
             },
             "checks": [c.to_dict() for c in self.checks],
             "findings": [f.to_dict() for f in self.findings],
