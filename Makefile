@@ -3,6 +3,8 @@
 # when no browser is found.
 
 PYTHON ?= python3
+# pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=0` runs in one process).
+PYTEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -18,22 +20,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 # A browser for the scenario checks and browser tests: Playwright's own if installed, else a
-# system Chromium/Chrome, else Debian's chromium package (needs root or sudo).
+# system Chromium/Chrome, else Debian's chromium package (needs root or sudo). Never fails: without
+# a browser the browser tests skip and say why, and `auditor demo` says what to install.
 browser: $(STAMP)
 	@$(BIN)/python -m auditor.browser.locate >/dev/null 2>&1 || { \
-	  echo "No Chromium found: installing Debian's chromium package"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	  echo "No Chromium found for the browser checks:"; \
+	  $(BIN)/python -m auditor.browser.locate 2>&1 | sed 's/^/  /'; \
+	  tools/install-system-package chromium "the browser for scenarios and browser tests" \
+	  || echo "  Continuing without a browser: browser tests will be skipped."; }
 
-# Servers the tests start on loopback: Debian's dovecot-imapd for the IMAP mailbox tests. Never
-# fails the build: without apt, root or sudo those tests skip and say why. (Debian starts the
-# system's dovecot service on install; `systemctl disable --now dovecot` if you do not want it.)
+# Servers the tests start on loopback as their own processes: Debian's dovecot-imapd for the IMAP
+# mailbox tests. Never fails the build: without apt, root or sudo those tests skip and say why.
+# Debian starts the system's dovecot service on install; the script stops and disables it again.
 test-services:
-	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
-	  echo "No dovecot found: installing Debian's dovecot-imapd for the IMAP tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd; } \
-	  || echo "Could not install dovecot-imapd: the IMAP tests will be skipped"; }
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || \
+	  tools/install-system-package dovecot-imapd "a real IMAP server for the mailbox tests" dovecot \
+	  || echo "  The IMAP tests will be skipped."
 
 demo: $(STAMP) browser
 	$(BIN)/auditor demo
@@ -46,7 +48,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) browser test-services
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -rs -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
