@@ -3,12 +3,18 @@
 This module exports the authoring API only; everything else is internal.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from auditor.check import Check, CheckContext
 from auditor.registry import register
 from auditor.results import CheckResult, Finding, Severity, Status
 from auditor.scenarios.spec import scenario
 
-__version__ = "0.1.0"
+try:
+    # The one version is pyproject.toml's; installed metadata carries it (an editable install too).
+    __version__ = version("auditor")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Check",

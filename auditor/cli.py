@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from auditor import __version__
 from auditor import config as config_mod
 from auditor.config import DEFAULT_CONFIG, Settings
 from auditor.errors import AuditorError, ConfigError, NothingMatched, UsageError
@@ -510,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the config file (default: auditor.toml, or $AUDITOR_CONFIG)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens in detail")
+    parser.add_argument("--version", action="version", version=f"auditor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run an audit from the config now (e.g. before a campaign launch)")
