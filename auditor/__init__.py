@@ -3,7 +3,7 @@
 This module exports the authoring API only; everything else is internal.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 from auditor.check import Check, CheckContext
 from auditor.registry import register
@@ -12,8 +12,8 @@ from auditor.scenarios.spec import scenario
 
 try:
     # The one version is pyproject.toml's; installed metadata carries it (an editable install too).
-    __version__ = version("auditor")
-except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = _metadata.version("auditor")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
