@@ -41,8 +41,8 @@ demo: $(STAMP) browser
 	$(BIN)/auditor demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check auditor tests bench scenarios alembic
-	$(BIN)/ruff format --check auditor tests bench scenarios alembic
+	$(BIN)/ruff check auditor tests bench scenarios alembic tools
+	$(BIN)/ruff format --check auditor tests bench scenarios alembic tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
