@@ -364,6 +364,9 @@ def main() -> int:
     args = p.parse_args()
 
     work_root = CACHE / "work" if args.keep else Path(tempfile.mkdtemp(prefix="auditor-bench-"))
+    # mkdtemp makes the folder 0700, and LinkChecker, run as root, drops to `nobody` before it
+    # writes its CSV: it must be able to reach its output folder.
+    work_root.chmod(0o755)
     work_root.mkdir(parents=True, exist_ok=True)
     rows: list[Measurement] = []
     try:
