@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,24 +63,91 @@ def _wrap(url: str, action: str, exc: Exception) -> StoreError:
     )
 
 
+# Any fixed number will do: it only has to be the same in every auditor process ("audi" in ASCII).
+ADVISORY_LOCK_KEY = 0x61756469
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Hold the database's migration lock: one process migrates while the others wait, then find the
+    schema current (Alembic re-reads the revision once it has the lock), so any number of processes
+    can start together on a fresh database.
+
+    PostgreSQL: a session advisory lock, held on its own connection and released when it closes (a
+    killed process releases it too). SQLite: an exclusive lock on a file next to the database, since
+    SQLite's own locks cannot be held across the separate connections Alembic opens.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        yield  # one process's own database (in memory) or a server that migrates safely by itself
+        return
+    with _file_lock(Path(database).with_name(Path(database).name + ".migrate-lock")):
+        yield
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created if missing), held until the block ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:  # LK_LOCK gives up after 10 s; keep waiting like flock does
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at `url` forward to `revision` (the newest by default)."""
+    """Migrate the database at `url` forward to `revision` (the newest by default), under the
+    migration lock, so processes starting together do not race."""
     from alembic import command
 
     try:
-        command.upgrade(alembic_config(url), revision)
+        with migration_lock(url):
+            command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise _wrap(url, "migrate", exc) from exc
+    except OSError as exc:
+        raise _wrap(url, "lock", exc) from exc
 
 
 def downgrade(url: str, revision: str) -> None:
-    """Migrate the database at `url` back to `revision` (`base` removes every table)."""
+    """Migrate the database at `url` back to `revision` (`base` removes every table), under the lock."""
     from alembic import command
 
     try:
-        command.downgrade(alembic_config(url), revision)
+        with migration_lock(url):
+            command.downgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise _wrap(url, "migrate", exc) from exc
+    except OSError as exc:
+        raise _wrap(url, "lock", exc) from exc
 
 
 def current(url: str) -> str | None:
