@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from auditor.browser.evidence import Evidence
 from auditor.check import Check, CheckContext
 from auditor.checks.inbox import NotUsable, mailbox_for, pick_outputs
 from auditor.config import check_regex, check_regexes
@@ -37,6 +38,7 @@ from auditor.scenarios.loader import find
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.run import apply_site_access, run_scenario
 from auditor.scenarios.spec import ScenarioLoadError
+from auditor.scrub import REDACTED, Scrubber, keyring_of
 
 # What a page shows when it refuses something: the text of these is quoted in `login_failed`.
 ALERTS = "[role=alert], .alert, .error, .errors"
@@ -184,6 +186,14 @@ class LoginCheck(Check[LoginOptions]):
         email, cname = str(customer["email"]), str(customer.get("name") or "")
         if self.options.credentials == "outputs":
             password = customer.get("password")
+            if password == REDACTED:
+                # Outputs hold a mask; the run that typed the password keeps it in memory.
+                password = keyring_of(ctx.resources).password(email)
+                if password is None:
+                    raise NotUsable(
+                        f"the password {name!r} typed is kept in memory by the run that made it only; "
+                        "run the login check in the same audit as the purchase"
+                    )
             if not isinstance(password, str) or not password:
                 raise NotUsable(f"the outputs of {name!r} hold no `customer.password` to log in with")
             return Credentials(email=email, name=cname, password=password)
@@ -327,19 +337,25 @@ class LoginCheck(Check[LoginOptions]):
             raise NotUsable(str(e)) from e
         first = creds.name.split()[0] if creds.name.split() else creds.name
         customer = Customer(creds.email, creds.name, first, creds.password, id=f"{ctx.run_id}-login")
-        outcome = await run_scenario(
-            spec,
-            browser=None,
-            context=context,
-            site=ctx.site,
-            site_name=ctx.site_name or "site",
-            customer=customer,
-            # No trace: it would hold the session cookie, which never goes into a report.
-            options=ScenarioOptions(scenario=spec.name, step_timeout_s=opts.step_timeout_s, trace="off"),
-            artifact_dir=ctx.report_dir / ctx.name,
-            run_id=ctx.run_id,
-            progress=lambda step: ctx.progress(step=step),
-        )
+        scrubber = Scrubber.for_site(ctx.site, {*keyring_of(ctx.resources).values(), creds.password})
+        with Evidence(ctx.report_dir / ctx.name, scrubber) as evidence:
+            outcome = await run_scenario(
+                spec,
+                browser=None,
+                context=context,
+                site=ctx.site,
+                site_name=ctx.site_name or "site",
+                customer=customer,
+                # No trace: it would hold the session cookie, which never goes into a report.
+                options=ScenarioOptions(scenario=spec.name, step_timeout_s=opts.step_timeout_s, trace="off"),
+                artifact_dir=evidence.dir,
+                run_id=ctx.run_id,
+                progress=lambda step: ctx.progress(step=step),
+            )
+            outcome.artifacts = await evidence.publish(outcome.artifacts)
+        outcome.findings = [scrubber.finding(f) for f in outcome.findings]
+        outcome.message = scrubber.text(outcome.message) if outcome.message else outcome.message
+        outcome.error = scrubber.text(outcome.error) if outcome.error else outcome.error
         warnings = [f for f in outcome.findings if f.kind != "scenario_failed"]
         if outcome.status != Status.FAIL:
             return None, outcome.artifacts, warnings

@@ -3,6 +3,11 @@
 A thin wrapper over `auditor.scenarios`: load the scenario from the configured folders, make a
 fresh customer, run it with `run_scenario`, and turn the outcome into a CheckResult whose
 outputs later checks (payment, email, login) read.
+
+Secrets stay out of what is kept: the evidence is written to a private folder and only scrubbed
+copies reach the report folder (`auditor.browser.evidence`), findings are scrubbed, and the
+customer's password is in the outputs as `**********`, the real one kept in the run's in-memory
+keyring for the login check.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from auditor.browser.evidence import Evidence
 from auditor.check import Check, CheckContext
 from auditor.errors import Problem
 from auditor.registry import register
@@ -21,6 +27,7 @@ from auditor.scenarios.loader import find
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.run import run_scenario
 from auditor.scenarios.spec import ScenarioLoadError
+from auditor.scrub import Scrubber, keyring_of, without_password
 
 
 @register
@@ -70,26 +77,31 @@ class ScenarioCheck(Check[ScenarioOptions]):
         cursor: dict[str, Any] | None = None
         if browser is not None and (mailbox := await ctx.resources.mailbox()) is not None:
             cursor = (await mailbox.cursor()).to_dict()
-        outcome = await run_scenario(
-            spec,
-            browser=browser,
-            site=ctx.site,
-            site_name=ctx.site_name or "site",
-            customer=customer,
-            options=self.options,
-            artifact_dir=ctx.report_dir / ctx.name,
-            run_id=ctx.run_id,
-            progress=lambda step: ctx.progress(step=step),
-        )
-        outputs = dict(outcome.outputs)
+        keyring = keyring_of(ctx.resources)
+        keyring.remember_password(customer.email, customer.password)
+        scrubber = Scrubber.for_site(ctx.site, keyring.values())
+        with Evidence(ctx.report_dir / ctx.name, scrubber) as evidence:
+            outcome = await run_scenario(
+                spec,
+                browser=browser,
+                site=ctx.site,
+                site_name=ctx.site_name or "site",
+                customer=customer,
+                options=self.options,
+                artifact_dir=evidence.dir,
+                run_id=ctx.run_id,
+                progress=lambda step: ctx.progress(step=step),
+            )
+            artifacts = await evidence.publish(outcome.artifacts)
+        outputs = without_password(outcome.outputs)
         if cursor is not None:
             outputs["mail_cursor"] = cursor
         return CheckResult(
             status=Status.SKIP if outcome.status == Status.SKIP else None,
-            findings=outcome.findings,
+            findings=[scrubber.finding(f) for f in outcome.findings],
             outputs=outputs,
-            artifacts=outcome.artifacts,
-            message=outcome.message,
+            artifacts=artifacts,
+            message=scrubber.text(outcome.message) if outcome.message else outcome.message,
             stats={
                 "scenarios": 1,
                 "steps": len(outcome.steps),
