@@ -26,6 +26,7 @@ from auditor.check import CheckContext
 from auditor.config import CheckSpec, Settings, SiteConfig
 from auditor.errors import InfrastructureError, NothingMatched
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status, worst
+from auditor.scrub import Keyring
 
 log = logging.getLogger("auditor.runner")
 
@@ -87,6 +88,9 @@ class RunResources:
         self._mailbox: Any = None
         self._mail_lock = asyncio.Lock()
         self.sessions: dict[str, Any] = {}
+        # Secrets this run knows (configured ones, its customers' passwords): for scrubbing evidence,
+        # and for the login check, which needs the password the purchase typed (outputs hold a mask).
+        self.keyring = Keyring(settings.secrets)
 
     async def browser(self) -> Any:
         """The run's Chromium (a playwright Browser), launched by the first caller."""
