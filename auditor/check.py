@@ -55,6 +55,9 @@ class CheckContext:
     site_name: str = ""
     # The config file's folder (the current one without a config): relative option paths start here.
     config_dir: Path = field(default_factory=Path.cwd)
+    # When the runner will stop this check (time.monotonic()); None: no limit. A check that can
+    # stop early with what it has (a crawl) ends itself shortly before, rather than being killed.
+    deadline: float | None = None
 
     def artifact_dir(self) -> Path:
         """This check's own folder inside the run's report folder (created on first use)."""

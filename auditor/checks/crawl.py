@@ -7,12 +7,15 @@ engine); this module is its options and its registration.
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.check import Check, CheckContext
 from auditor.config import CrawlLimits, Regexes
 from auditor.crawl.engine import Crawl
+from auditor.crawl.fetch import MAX_HOPS
+from auditor.crawl.verdict import CHAIN_HOPS
 from auditor.http import build_client
 from auditor.registry import register
 from auditor.results import CheckResult
@@ -26,7 +29,12 @@ class CrawlOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start_paths: list[str] = ["/"]
+    # None: the base URL itself (`auditor crawl https://shop.example/landing/sale` starts there).
+    start_paths: list[str] | None = None
+    # "host": every page on the start URL's host; "path": only pages under the start URLs' folders.
+    scope: Literal["host", "path"] = "host"
+    # A redirect of this many hops or more is a redirect_chain warning (a permanent one always is).
+    redirect_chain_hops: int = Field(CHAIN_HOPS, ge=1, le=MAX_HOPS)
     external: bool = True
     fragments: bool = True
     sitemap: bool = True
@@ -60,14 +68,14 @@ class CrawlCheck(Check[CrawlOptions]):
 
     Errors: broken_link, broken_image, broken_resource, redirect_loop, sitemap_dead_url.
     Warnings: blocked_link, rate_limited, redirect_chain, malformed_link, missing_fragment,
-    sitemap_orphan_page, sitemap_missing_page (see `auditor.crawl.verdict` for why).
+    sitemap_orphan_page, sitemap_missing_page, crawl_incomplete (see `auditor.crawl.verdict`).
     """
 
     kind = "crawl"
     Options = CrawlOptions
 
     async def run(self, ctx: CheckContext) -> CheckResult:
-        """Crawl from ctx.base_url + start_paths and report every broken link with its sources."""
+        """Crawl from ctx.base_url (or its start_paths) and report every broken link with its sources."""
         opts = self.options
         limits = opts.limits(ctx.site.crawl)
         # Small connection pools: see `auditor.crawl.fetch.Fetcher` for why.
@@ -81,11 +89,13 @@ class CrawlCheck(Check[CrawlOptions]):
                 ctx,
                 clients,
                 limits,
-                start_paths=opts.start_paths,
+                start_paths=opts.start_paths if opts.start_paths is not None else [ctx.base_url],
                 external=opts.external,
                 fragments=opts.fragments,
                 sitemap=opts.sitemap,
                 include=opts.include,
                 exclude=opts.exclude,
+                scope=opts.scope,
+                chain_hops=opts.redirect_chain_hops,
             )
             return await crawl.run()

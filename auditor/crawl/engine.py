@@ -18,14 +18,18 @@ import httpx
 
 from auditor.check import CheckContext
 from auditor.config import CrawlLimits
+from auditor.crawl import indexing
 from auditor.crawl import sitemap as sitemaps
+from auditor.crawl.css import css_links
+from auditor.crawl.css import decode as decode_css
 from auditor.crawl.extract import extract, refresh_target
 from auditor.crawl.fetch import Fetcher, Outcome, fetch_leaf
-from auditor.crawl.frontier import Frontier, Target
+from auditor.crawl.frontier import NOT_VISITED, Frontier, Target, scope_prefix
 from auditor.crawl.robots import Robots
 from auditor.crawl.urls import (
     IGNORED_SCHEMES,
     MalformedURL,
+    absolute,
     contact_problem,
     host_of,
     join,
@@ -33,15 +37,18 @@ from auditor.crawl.urls import (
     origin_of,
     resolve,
 )
-from auditor.crawl.verdict import MAX_SOURCES, kind_for, message, new_finding, verdict
+from auditor.crawl.verdict import CHAIN_HOPS, MAX_SOURCES, kind_for, message, new_finding, verdict
 from auditor.errors import SiteUnreachable
 from auditor.results import CheckResult, Finding
 
 _STATS = (
     "pages", "links", "external", "broken", "requests", "excluded", "trap_skipped", "retries",
-    "page_limit_skipped", "deadline_skipped", "depth_limited", "sitemap_urls",
+    "page_limit_skipped", "deadline_skipped", "depth_skipped", "truncated_pages", "not_visited",
+    "sitemap_urls", "sitemaps_unread",
 )  # fmt: skip
 _BROKEN = frozenset({"broken", "loop"})
+# The crawl ends itself this long before the check's time limit (at most), to hand in its result.
+_HAND_IN_S = 5.0
 
 
 class Crawl:
@@ -59,8 +66,11 @@ class Crawl:
         sitemap: bool = True,
         include: list[str] | None = None,
         exclude: list[str] | None = None,
+        scope: str = "host",
+        chain_hops: int = CHAIN_HOPS,
     ) -> None:
         self.ctx = ctx
+        self.chain_hops = chain_hops
         self.limits = limits
         self.fragments = fragments
         self.use_sitemap = sitemap
@@ -80,6 +90,8 @@ class Crawl:
             max_urls_per_path=limits.max_urls_per_path,
             max_pages=limits.max_pages,
             stats=self.stats,
+            max_depth=limits.max_depth,
+            scope={u: scope_prefix(u) for u in self.starts} if scope == "path" else None,
         )
         self.findings: dict[tuple[str, str, str], Finding] = {}
         self._emitted: dict[tuple[str, str, str], int] = {}
@@ -87,24 +99,91 @@ class Crawl:
         # for their page to be parsed: page URL -> fragment -> linking pages.
         self.ids: dict[str, frozenset[str]] = {}
         self.waiting: dict[str, dict[str, list[str]]] = {}
-        self.deadline = time.monotonic() + limits.max_duration_s
+        # Which limit ends the crawl first: its own max_duration_s, or the check's timeout_s (the
+        # runner's deadline, less the time to hand in the result).
+        now = time.monotonic()
+        self.deadline, self.deadline_by = now + limits.max_duration_s, "max_duration_s"
+        if ctx.deadline is not None:
+            own = ctx.deadline - min(_HAND_IN_S, 0.1 * max(ctx.deadline - now, 0.0))
+            if own < self.deadline:
+                self.deadline, self.deadline_by = own, "timeout_s"
+        # URLs whose visit the deadline interrupted, and what the deadline left undone otherwise.
+        self._cut = 0
+        self._phase = "crawl"
 
     async def run(self) -> CheckResult:
-        """Crawl the site and return every finding with the crawl's stats."""
-        # The start URLs go first, alone: an unreachable site fails fast, before any other fetch.
-        for url in self.starts:
-            t = self.frontier.offer(url, "start", None, 0)
-            if t is not None and not t.done:
-                await self._visit(t)
-        await self._drain()
-        if self.use_sitemap:
-            listed = await self._read_sitemaps()
-            if listed.found:
-                await self._check_sitemap(listed)
+        """Crawl the site and return every finding with the crawl's stats.
+
+        At the deadline the crawl stops where it is (requests in flight are dropped) and returns
+        what it found, with one `crawl_incomplete` finding saying what was not visited and why.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + (self.deadline - time.monotonic())):
+                # The start URLs go first, alone: an unreachable site fails fast, before any other fetch.
+                for url in self.starts:
+                    t = self.frontier.offer(url, "start", None, 0)
+                    if t is not None and not t.done:
+                        await self._visit(t)
+                await self._drain()
+                if self.use_sitemap:
+                    self._phase = "sitemap"
+                    listed = await self._read_sitemaps()
+                    if listed.found:
+                        await self._check_sitemap(listed)
+                self._phase = "done"
+        except TimeoutError:
+            self.stats["deadline_skipped"] += self._cut + sum(
+                1 for t in self.frontier.targets.values() if not t.done
+            )
+        self._report_incomplete()
         for key, f in self.findings.items():
             if self._emitted.get(key) != len(f.sources):
                 self._emit(key, f)
         return CheckResult(findings=list(self.findings.values()), stats=self.stats)
+
+    def _report_incomplete(self) -> None:
+        """One `crawl_incomplete` warning when any limit left URLs unvisited (none otherwise)."""
+        s = self.stats
+        reasons: dict[str, int] = {}
+        for key, limit in NOT_VISITED.items():
+            if s[key]:
+                reasons[f"{limit}={getattr(self.limits, limit)} reached"] = int(s[key])
+        if s["deadline_skipped"]:
+            if self.deadline_by == "max_duration_s":
+                why = f"max_duration_s={self.limits.max_duration_s:g} reached"
+            else:
+                why = "the check's timeout_s reached"
+            reasons[why] = int(s["deadline_skipped"])
+        total = sum(reasons.values())
+        s["not_visited"] = total
+        also: list[str] = []
+        if s["truncated_pages"]:
+            also.append(
+                f"{s['truncated_pages']} page(s) were cut at max_body_bytes={self.limits.max_body_bytes}, "
+                "so links after the cut were not seen"
+            )
+        if s["sitemaps_unread"]:
+            also.append(f"{s['sitemaps_unread']} sitemap file(s) beyond the first 200 were not read")
+        if self.use_sitemap and self._phase != "done":
+            also.append("the sitemaps were not compared with the crawl (no time left)")
+        if not total and not also:
+            return
+        parts = []
+        if total:
+            counts = "; ".join(f"{why}: {n}" for why, n in reasons.items())
+            parts.append(f"{total} URL(s) were not visited ({counts})")
+        parts.extend(also)
+        msg = f"The crawl stopped short: {', and '.join(parts)}. Raise the limits or narrow the crawl."
+        evidence: dict[str, Any] = {"not_visited": total, "by_reason": reasons, "verdict": "incomplete"}
+        if s["truncated_pages"]:
+            evidence["truncated_pages"] = int(s["truncated_pages"])
+        if s["sitemaps_unread"]:
+            evidence["sitemaps_unread"] = int(s["sitemaps_unread"])
+        evidence["sitemap_compared"] = self._phase == "done" or not self.use_sitemap
+        url = self.starts[0] if self.starts else self.ctx.base_url
+        f = new_finding("crawl_incomplete", url, "crawl", evidence, msg)
+        self.findings[("crawl_incomplete", url, "")] = f
 
     async def _drain(self) -> None:
         queue = self.frontier.queue
@@ -127,10 +206,6 @@ class Crawl:
             try:
                 if t.done:
                     continue
-                if time.monotonic() > self.deadline:
-                    self.stats["deadline_skipped"] += 1
-                    t.done = True
-                    continue
                 await self._visit(t)
             finally:
                 queue.task_done()
@@ -138,22 +213,30 @@ class Crawl:
     async def _visit(self, t: Target) -> None:
         t.done = True
         is_start = t.element == "start"
-        if (
-            t.internal
-            and not is_start
-            and self.limits.respect_robots
-            and not await self.robots.allowed(t.url)
-        ):
-            t.verdict = "excluded"
-            self.stats["excluded"] += 1
-            return
-        out = await self._fetch(t.url, page=t.crawl)
+        try:
+            if (
+                t.internal
+                and not is_start
+                and self.limits.respect_robots
+                and not await self.robots.allowed(t.url)
+            ):
+                t.verdict = "excluded"
+                self.stats["excluded"] += 1
+                return
+            out = await self._fetch(t.url, page=t.crawl)
+        except asyncio.CancelledError:
+            self._cut += 1  # the deadline came while this URL was being fetched
+            raise
         if is_start and out.status is None and not out.loop:
             raise SiteUnreachable(f"could not reach {t.url}: {out.error or 'no response'}")
-        if is_start and out.final_url and host_of(out.final_url) != self.host and not out.loop:
-            # http -> https or shop.example -> www.shop.example: the site lives where it landed.
-            self.host = self.frontier.host = host_of(out.final_url)
-        v = verdict(out, internal=t.internal)
+        if is_start and out.final_url and not out.loop:
+            if host_of(out.final_url) != self.host:
+                # http -> https or shop.example -> www.shop.example: the site lives where it landed.
+                self.host = self.frontier.host = host_of(out.final_url)
+            if self.frontier.scope is not None:
+                # /docs -> /docs/: the folder the crawl stays in is the one the start landed in.
+                self.frontier.scope[t.url] = scope_prefix(out.final_url)
+        v = verdict(out, internal=t.internal, chain_hops=self.chain_hops)
         t.verdict = v
         kind = kind_for(v, t.element)
         if kind is not None:
@@ -170,6 +253,12 @@ class Crawl:
         else:
             del t.sources[1:]  # a working URL needs no list of the pages that link to it
         if t.crawl and out.body is not None and v in ("ok", "redirect"):
+            if out.truncated:
+                self.stats["truncated_pages"] += 1
+            t.final = out.final_url
+            if self.use_sitemap:
+                sig = indexing.signals(out.body, out.headers, out.final_url or t.url)
+                t.canonical, t.indexable = sig.canonical, not (sig.noindex or sig.form)
             self._parse(t, out)
 
     async def _fetch(self, url: str, *, page: bool) -> Outcome:
@@ -183,6 +272,13 @@ class Crawl:
         page_url = out.final_url or t.url
         if page_url != t.url and not self.frontier.claim(page_url, t.depth):
             return  # the redirect lands on a page visited (or queued) on its own
+        if not out.is_html:
+            # A stylesheet (fetched to be read): its url()s and @imports resolve against it.
+            links = css_links(decode_css(out.body, out.content_type))
+            out.body = None
+            for raw, element in links:
+                self._link(raw, element, page_url, page_url, t.depth + 1, "", "")
+            return
         self.stats["pages"] += 1
         t.page = out.status == 200 and not out.chain
         page = extract(out.body, out.content_type, targets=self.fragments)
@@ -194,18 +290,20 @@ class Crawl:
                 for frag, sources in self.waiting.pop(url, {}).items():
                     for source in sources:
                         self._check_fragment(url, frag, source)
-        if t.depth >= self.limits.max_depth:
-            self.stats["depth_limited"] += 1
-        else:
+        # Every link is offered, even from a page at max_depth: the frontier drops the pages too
+        # deep (counted) and still checks what this page uses (images, assets).
+        try:
             base = resolve(page_url, page.base) if page.base else page_url
-            refresh = out.headers.get("refresh")
-            if refresh and (target := refresh_target(refresh)):
-                page.links.append((target, "header:Refresh"))
-            # The fast join needs a normalised base: a <base href> takes the exact path.
-            origin = "" if page.base else origin_of(page_url)
-            directory = page_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
-            for raw, element in page.links:
-                self._link(raw, element, base, page_url, t.depth + 1, origin, directory)
+        except MalformedURL:
+            base = page_url  # a browser ignores a <base href> it cannot parse
+        refresh = out.headers.get("refresh")
+        if refresh and (target := refresh_target(refresh)):
+            page.links.append((target, "header:Refresh"))
+        # The fast join needs a normalised base: a <base href> takes the exact path.
+        origin = "" if page.base else origin_of(page_url)
+        directory = page_url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+        for raw, element in page.links:
+            self._link(raw, element, base, page_url, t.depth + 1, origin, directory, page.encoding)
         self.ctx.progress(
             pages=self.stats["pages"],
             links=self.stats["links"],
@@ -214,7 +312,15 @@ class Crawl:
         )
 
     def _link(
-        self, raw: str, element: str, base: str, page_url: str, depth: int, origin: str, directory: str
+        self,
+        raw: str,
+        element: str,
+        base: str,
+        page_url: str,
+        depth: int,
+        origin: str,
+        directory: str,
+        encoding: str = "utf-8",
     ) -> None:
         self.stats["links"] += 1
         if raw[0] == "#":
@@ -231,9 +337,9 @@ class Crawl:
             return
         joined = join(origin, directory, raw) if origin else None
         try:
-            url, frag = joined or normalise(resolve(base, raw))
+            url, frag = joined or absolute(base, raw, encoding)
         except MalformedURL as e:
-            self._malformed(raw, element, page_url, f"the URL cannot be parsed ({e})")
+            self._malformed(raw, element, page_url, str(e))
             return
         if not url.startswith(("http://", "https://")):
             return
@@ -245,6 +351,8 @@ class Crawl:
             self._check_fragment(url, frag, page_url)
 
     def _check_fragment(self, url: str, frag: str, source: str) -> None:
+        # `#sec:~:text=...` scrolls to `sec`, then highlights text: the directive is never an id.
+        frag = frag.split(":~:", 1)[0]
         if not frag or frag.lower() == "top":
             return
         ids = self.ids.get(url)
@@ -296,39 +404,71 @@ class Crawl:
         return await sitemaps.read(self.fetcher, roots)
 
     async def _check_sitemap(self, listed: sitemaps.Sitemaps) -> None:
+        """Dead URLs in the sitemaps, listed pages nothing links to, and linked pages meant to be
+        indexed that no sitemap lists (see `auditor.crawl.indexing` for which those are)."""
         self.stats["sitemap_urls"] = len(listed.pages)
+        self.stats["sitemaps_unread"] = listed.unread
+        key = indexing.page_key
+        targets = self.frontier.targets
+        # Every spelling of every parsed page: its URL, where it landed, the canonical it declares.
+        crawled = {key(u) for t in targets.values() if t.final for u in (t.url, t.final, t.canonical) if u}
+        listed_keys: set[str] = set()
         todo: list[tuple[str, str]] = []
         for url, sitemap_url in listed.pages.items():
-            t = self.frontier.targets.get(url)
+            listed_keys.add(key(url))
+            t = targets.get(url)
             if t is not None:
+                listed_keys.update(key(u) for u in (t.final, t.canonical) if u)
                 if t.verdict in _BROKEN:
                     self._sitemap_finding("sitemap_dead_url", url, sitemap_url, t.findings[0].evidence)
             elif self.frontier.skipped(url) or self.frontier.excluded(url):
                 self.stats["excluded"] += 1
             else:
                 todo.append((url, sitemap_url))
-        await asyncio.gather(*(self._check_listed(url, sitemap_url) for url, sitemap_url in todo))
-        for t in self.frontier.targets.values():
-            if t.page and t.url not in listed.pages:
-                ev = {"verdict": "ok", "status": 200, "sitemaps": listed.files[:10]}
-                self._sitemap_finding("sitemap_missing_page", t.url, _first(t) or t.url, ev)
+        landed = await asyncio.gather(*(self._check_listed(u, s, crawled) for u, s in todo))
+        for keys in landed:
+            listed_keys |= keys
+        for t in list(targets.values()):
+            if not t.page or not t.indexable:
+                continue
+            own = key(t.url)
+            if t.canonical and key(t.canonical) != own:
+                continue  # a duplicate: the sitemap should list its canonical, not it
+            if {own, key(t.final or t.url)} & listed_keys:
+                continue
+            if not await self.robots.allowed(t.url):
+                continue  # disallowed pages are not for search engines, even when we crawled them
+            ev = {"verdict": "ok", "status": 200, "sitemaps": listed.files[:10]}
+            self._sitemap_finding("sitemap_missing_page", t.url, _first(t) or t.url, ev)
 
-    async def _check_listed(self, url: str, sitemap_url: str) -> None:
+    async def _check_listed(self, url: str, sitemap_url: str, crawled: set[str]) -> set[str]:
+        """Check a listed URL the crawl never met; the page keys it stands for (where it landed,
+        its canonical), so that a listed spelling of a crawled page counts as listing it."""
         internal = host_of(url) == self.host
         if internal and self.limits.respect_robots and not await self.robots.allowed(url):
             self.stats["excluded"] += 1
-            return
-        out = await self.fetcher.fetch(url, "GET")
-        v = verdict(out, internal=internal)
+            return set()
+        out = await self.fetcher.fetch(url, "GET", read="html" if internal else "none")
+        v = verdict(out, internal=internal, chain_hops=self.chain_hops)
+        keys = {indexing.page_key(out.final_url)} if out.final_url else set()
         if v in _BROKEN:
             self._sitemap_finding("sitemap_dead_url", url, sitemap_url, _evidence(out, v))
-        elif out.status == 200 and out.is_html and internal and not self._truncated():
-            self._sitemap_finding("sitemap_orphan_page", url, sitemap_url, _evidence(out, v))
+        elif out.status == 200 and out.is_html and internal:
+            if out.body is not None:
+                canonical = indexing.signals(out.body, out.headers, out.final_url or url).canonical
+                if canonical:
+                    keys.add(indexing.page_key(canonical))
+                out.body = None
+            if not keys & crawled and not self._truncated():
+                self._sitemap_finding("sitemap_orphan_page", url, sitemap_url, _evidence(out, v))
+        return keys
 
     def _truncated(self) -> bool:
         """Whether a limit stopped the crawl early, so unreached pages may still be linked."""
         s = self.stats
-        return bool(s["page_limit_skipped"] or s["deadline_skipped"] or s["depth_limited"])
+        return any(
+            s[k] for k in ("page_limit_skipped", "deadline_skipped", "depth_skipped", "trap_skipped")
+        ) or bool(s["truncated_pages"])
 
     def _sitemap_finding(self, kind: str, url: str, source: str, evidence: dict[str, Any]) -> None:
         msgs = {

@@ -1,9 +1,20 @@
 """Fetching one URL politely: per-host limits and delay, retries with backoff, redirects by hand.
 
 Every redirect hop is requested and recorded here (the client never follows redirects), so a
-finding can show the whole chain. Only transient failures are retried: timeouts, resets, 5xx and
-429, with exponential backoff and jitter; `Retry-After` is honoured up to `max_retry_after_s`.
-A host that keeps answering 429 gets half its concurrency and a delay between requests.
+finding can show the whole chain. Redirects are followed as a browser follows them: up to
+`MAX_HOPS` (20, Chromium's and Firefox's limit); a repeated URL or a 21st hop is a loop; a 3xx
+without a `Location` is not a redirect at all but a page whose body the browser shows; a redirect
+to a scheme other than http(s) (ftp:, file:) or to a malformed `Location` is a dead end, told in
+words a shop owner understands.
+
+Every request has a TOTAL deadline, `request_timeout_s`, from sending it to the last byte of the
+body read: httpx's own timeouts are per read, so a server that trickles a byte every few seconds
+would otherwise keep a request (and the crawl) alive forever.
+
+Only transient failures are retried: timeouts, resets, 5xx and 429, with exponential backoff and
+jitter; `Retry-After` is honoured up to `max_retry_after_s`. A 429 slows down the URL that got it,
+not its host: the host only pauses for as long as the answer's `Retry-After` asks (capped), once,
+without a lasting slowdown, so one throttled URL cannot starve every other page of the site.
 """
 
 from __future__ import annotations
@@ -22,10 +33,10 @@ from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
 
 # The first retry waits about this long, the next twice as long, and so on (tests shrink it).
 BACKOFF_BASE_S = 0.5
-MAX_HOPS = 10
-# However often a host answers 429, we never wait longer than this between two of its requests.
-MAX_HOST_DELAY_S = 10.0
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Browsers follow at most 20 redirects; the 21st is an error page (Chromium's ERR_TOO_MANY_REDIRECTS).
+MAX_HOPS = 20
+# 300 is followed when it has a Location (as browsers do); 304 and the rest are not redirects.
+_REDIRECTS = frozenset({300, 301, 302, 303, 307, 308})
 # Response headers worth keeping as evidence; request headers and cookies are never kept.
 _KEY_HEADERS = (
     "content-type",
@@ -35,10 +46,13 @@ _KEY_HEADERS = (
     "cf-mitigated",
     "server",
     "refresh",
+    "x-robots-tag",
 )
 # What to read of a 2xx body: nothing, only an HTML page, or anything (robots.txt, sitemaps).
 Read = Literal["none", "html", "any"]
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# What h11 says when a server answers 101 Switching Protocols to a plain request.
+_SWITCH = "_SWITCH_UPGRADE"
 
 
 @dataclass(slots=True)
@@ -57,6 +71,10 @@ class Outcome:
     loop: bool = False
     attempts: int = 0
     elapsed_ms: int = 0
+    # Bytes of body seen; only measured where it decides something (a 3xx without Location).
+    body_size: int = 0
+    # The body was longer than `max_body_bytes` and was cut there.
+    truncated: bool = False
 
     @property
     def content_type(self) -> str:
@@ -82,6 +100,15 @@ class Outcome:
         return ev
 
 
+@dataclass(slots=True)
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes | None = None
+    size: int = 0
+    truncated: bool = False
+
+
 class HostGate:
     """Requests in flight to one host, and the pause between two of them."""
 
@@ -96,10 +123,9 @@ class HostGate:
         async with self._cond:
             await self._cond.wait_for(lambda: self._active < self.limit)
             self._active += 1
-            wait = 0.0
+            now = time.monotonic()
+            wait = max(0.0, self._next_at - now)
             if self.delay_s:
-                now = time.monotonic()
-                wait = max(0.0, self._next_at - now)
                 self._next_at = max(now, self._next_at) + self.delay_s
         if wait:
             await asyncio.sleep(wait)
@@ -109,10 +135,9 @@ class HostGate:
             self._active -= 1
             self._cond.notify_all()
 
-    def slow_down(self) -> None:
-        """Halve the concurrency and add a pause: the host told us we were too fast (429)."""
-        self.limit = max(1, self.limit // 2)
-        self.delay_s = min(max(self.delay_s * 2, BACKOFF_BASE_S), MAX_HOST_DELAY_S)
+    def pause(self, seconds: float) -> None:
+        """No request to this host starts in the next `seconds` (a Retry-After it sent)."""
+        self._next_at = max(self._next_at, time.monotonic() + seconds)
 
 
 class Fetcher:
@@ -147,17 +172,22 @@ class Fetcher:
         current = url
         try:
             for _ in range(MAX_HOPS + 1):
-                status, headers, body = await self._with_retries(out, current, method, read)
-                out.status, out.headers, out.body, out.final_url = status, headers, body, current
-                location = headers.get("location")
-                if status not in _REDIRECTS or not location:
+                answer = await self._with_retries(out, current, method, read)
+                out.final_url = current
+                if answer is None:
+                    out.status, out.headers, out.body = None, {}, None
                     return out
-                out.chain.append((current, status))
-                try:
-                    current = normalise(resolve(current, location))[0]
-                except MalformedURL as e:
-                    out.error = f"redirect to a malformed URL {location!r}: {e}"
+                out.status, out.headers, out.body = answer.status, answer.headers, answer.body
+                out.body_size, out.truncated = answer.size, answer.truncated
+                location = answer.headers.get("location")
+                if answer.status not in _REDIRECTS or location is None:
                     return out
+                out.chain.append((current, answer.status))
+                nxt = _redirect_target(current, location)
+                if isinstance(nxt, _Refused):
+                    out.error = nxt.why
+                    return out
+                current = nxt
                 if current in visited:
                     out.loop = True
                     out.final_url = current
@@ -168,9 +198,7 @@ class Fetcher:
         finally:
             out.elapsed_ms = int((time.monotonic() - started) * 1000)
 
-    async def _with_retries(
-        self, out: Outcome, url: str, method: str, read: Read
-    ) -> tuple[int | None, dict[str, str], bytes | None]:
+    async def _with_retries(self, out: Outcome, url: str, method: str, read: Read) -> _Answer | None:
         gate = self.gate(host_of(url))
         retries = self.limits.retries
         for attempt in range(retries + 1):
@@ -178,46 +206,93 @@ class Fetcher:
             if attempt:
                 self.stats["retries"] += 1
             try:
-                status, headers, body = await self._once(gate, url, method, read)
+                answer = await self._once(gate, url, method, read)
+            except TimeoutError:
+                out.error = (
+                    f"timed out: no complete answer within {self.limits.request_timeout_s:g} s "
+                    "(request_timeout_s)"
+                )
+            except httpx.RemoteProtocolError as e:
+                if _SWITCH in str(e):
+                    out.error = (
+                        "the server answered 101 Switching Protocols (an interim answer meant for "
+                        "websockets) and never sent a page"
+                    )
+                    return None
+                out.error = _describe(e)
             except _TRANSIENT_ERRORS as e:
                 out.error = _describe(e)
-                if attempt < retries:
-                    await asyncio.sleep(_backoff(attempt))
-                    continue
-                return None, {}, None
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:
                 # ValueError: URLs httpx cannot even build a request for (a bad IDNA host...).
                 out.error = _describe(e)
-                return None, {}, None
-            out.error = None
-            if status == 429:
-                gate.slow_down()
-            if (status == 429 or status >= 500) and attempt < retries:
-                wait = _retry_after(headers.get("retry-after"), self.limits.max_retry_after_s)
-                await asyncio.sleep(_backoff(attempt) if wait is None else wait)
-                continue
-            return status, headers, body
-        raise AssertionError("unreachable: the last attempt always returns")
+                return None
+            else:
+                out.error = None
+                status = answer.status
+                if status == 429 or status >= 500:
+                    wait = _retry_after(answer.headers.get("retry-after"), self.limits.max_retry_after_s)
+                    if status == 429 and wait:
+                        gate.pause(wait)
+                    if attempt < retries:
+                        await asyncio.sleep(_backoff(attempt) if wait is None else wait)
+                        continue
+                return answer
+            if attempt < retries:
+                await asyncio.sleep(_backoff(attempt))
+        return None
 
-    async def _once(
-        self, gate: HostGate, url: str, method: str, read: Read
-    ) -> tuple[int, dict[str, str], bytes | None]:
+    async def _once(self, gate: HostGate, url: str, method: str, read: Read) -> _Answer:
         async with gate, self._global:
             self.stats["requests"] += 1
             busy = self._busy
             i = busy.index(min(busy))
             busy[i] += 1
             try:
-                async with self.clients[i].stream(method, url) as resp:
-                    headers = {k: resp.headers[k] for k in _KEY_HEADERS if k in resp.headers}
-                    body = None
-                    ct = headers.get("content-type", "").lower()
-                    html = "text/html" in ct or "application/xhtml" in ct
-                    if resp.status_code < 300 and (read == "any" or (read == "html" and html)):
-                        body = await _read_capped(resp, self.limits.max_body_bytes)
-                    return resp.status_code, headers, body
+                # The total deadline: headers, redirect and body together (see the module's docstring).
+                async with asyncio.timeout(self.limits.request_timeout_s):
+                    return await self._request(self.clients[i], url, method, read)
             finally:
                 busy[i] -= 1
+
+    async def _request(self, client: httpx.AsyncClient, url: str, method: str, read: Read) -> _Answer:
+        async with client.stream(method, url) as resp:
+            headers = {k: resp.headers[k] for k in _KEY_HEADERS if k in resp.headers}
+            answer = _Answer(resp.status_code, headers)
+            status = resp.status_code
+            ct = headers.get("content-type", "").lower()
+            # A crawled page may be a stylesheet (its url()s are read), hence text/css.
+            html = "text/html" in ct or "application/xhtml" in ct or "text/css" in ct
+            wanted = read == "any" or (read == "html" and html)
+            # A 3xx a browser cannot follow shows its body instead: whether there is one decides.
+            shown = 300 <= status < 400 and (status not in _REDIRECTS or "location" not in headers)
+            if (status < 300 and wanted) or (shown and wanted):
+                answer.body, answer.truncated = await _read_capped(resp, self.limits.max_body_bytes)
+                answer.size = len(answer.body)
+            elif shown:
+                answer.size = await _first_bytes(resp)
+            return answer
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    why: str
+
+
+def _redirect_target(current: str, location: str) -> str | _Refused:
+    """Where a redirect from `current` to `location` leads, or why a browser would not go there."""
+    if not location.strip():
+        return _Refused("the redirect's Location header is empty, so it leads nowhere")
+    try:
+        target = normalise(resolve(current, location))[0]
+    except MalformedURL as e:
+        return _Refused(f"the redirect's Location {location!r} is not a valid URL ({e})")
+    if target.startswith(("http://", "https://")):
+        return target
+    scheme = target.split(":", 1)[0].lower()
+    return _Refused(
+        f"it redirects to a {scheme}: address ({target[:200]}), which a browser will not open "
+        "from a web page. Point the redirect at an http(s) page"
+    )
 
 
 async def fetch_leaf(fetcher: Fetcher, url: str, method: str = "HEAD") -> Outcome:
@@ -233,15 +308,23 @@ async def fetch_leaf(fetcher: Fetcher, url: str, method: str = "HEAD") -> Outcom
     return out
 
 
-async def _read_capped(resp: httpx.Response, cap: int) -> bytes:
-    """The body up to `cap` bytes; the rest is never read (the connection is dropped)."""
+async def _read_capped(resp: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """The body up to `cap` bytes, and whether it was cut; the rest is never read."""
     buf = bytearray()
     async for chunk in resp.aiter_bytes():
         buf += chunk
-        if len(buf) >= cap:
+        if len(buf) > cap:
             del buf[cap:]
-            break
-    return bytes(buf)
+            return bytes(buf), True
+    return bytes(buf), False
+
+
+async def _first_bytes(resp: httpx.Response) -> int:
+    """The size of the first non-empty piece of the body (0: the body is empty)."""
+    async for chunk in resp.aiter_bytes():
+        if chunk:
+            return len(chunk)
+    return 0
 
 
 def _backoff(attempt: int) -> float:
@@ -258,15 +341,17 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     except ValueError:
         try:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
+    if seconds != seconds:  # NaN
+        return None
     return min(max(seconds, 0.0), cap)
 
 
 def _describe(e: Exception) -> str:
     text = str(e) or type(e).__name__
     if isinstance(e, httpx.TimeoutException):
-        return f"timed out ({type(e).__name__})"
+        return "timed out: the server did not answer in time (request_timeout_s)"
     if isinstance(e, httpx.ConnectError):
         return f"could not connect: {text}"
     if isinstance(e, (httpx.ReadError, httpx.RemoteProtocolError)):

@@ -29,6 +29,8 @@ class Sitemaps:
     pages: dict[str, str] = field(default_factory=dict)
     # the sitemap files that were read successfully
     files: list[str] = field(default_factory=list)
+    # sitemap files named by an index but not read (beyond `_MAX_SITEMAPS`)
+    unread: int = 0
 
     @property
     def found(self) -> bool:
@@ -71,4 +73,5 @@ async def read(fetcher: Fetcher, roots: list[str]) -> Sitemaps:
                     queue.append(target)
             else:
                 result.pages.setdefault(target, url)
+    result.unread = len(queue)
     return result

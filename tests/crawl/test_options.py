@@ -46,7 +46,8 @@ async def test_the_sites_crawl_limits_apply_when_options_leave_them_unset(tmp_pa
         # An option overrides the site's limit.
         await CrawlCheck("links", CrawlOptions(max_depth=3)).run(ctx)
         assert site.fetched("/p3") == 1
-    assert result.findings == []
+    assert {f.kind for f in result.findings} == {"crawl_incomplete"}
+    assert result.findings[0].evidence["by_reason"] == {"max_depth=1 reached": 1}
 
 
 async def test_per_host_concurrency_bounds_requests_in_flight(crawl: CrawlFn) -> None:
@@ -97,7 +98,10 @@ async def test_max_duration_s_ends_an_endless_crawl(crawl: CrawlFn) -> None:
         started = time.monotonic()
         result = await crawl(base, max_duration_s=0.5, max_urls_per_path=100_000, delay_s=0.01)
     assert time.monotonic() - started < 5
-    assert result.found == set()
+    assert result.found == {("crawl_incomplete", f"{base}/")}
+    incomplete = result.one("crawl_incomplete", f"{base}/")
+    assert set(incomplete.evidence["by_reason"]) == {"max_duration_s=0.5 reached"}
+    assert incomplete.evidence["not_visited"] == result.stats["deadline_skipped"] >= 1
     assert result.stats["pages"] >= 2
 
 

@@ -127,8 +127,14 @@ async def test_a_huge_page_is_cut_at_max_body_bytes_and_parsed_up_to_the_cut(cra
     site = Site(pages={"/": page("/huge")})
     with serve(site.app) as base:
         result = await crawl(base, max_body_bytes=64 * 1024)
-    # The link before the padding is seen; the one after the cut is not; the cut is no finding.
-    assert result.found == {("broken_link", f"{base}/status/404?huge=before")}
+    # The link before the padding is seen; the one after the cut is not, and the crawl says so.
+    assert result.found == {
+        ("broken_link", f"{base}/status/404?huge=before"),
+        ("crawl_incomplete", f"{base}/"),
+    }
+    incomplete = result.one("crawl_incomplete", f"{base}/")
+    assert incomplete.evidence["truncated_pages"] == 1
+    assert "1 page(s) were cut at max_body_bytes=65536" in incomplete.message
 
 
 async def test_a_huge_page_under_the_cap_is_read_whole(crawl: CrawlFn) -> None:

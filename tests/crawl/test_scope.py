@@ -129,7 +129,9 @@ async def test_max_depth_stops_following_links_that_many_clicks_from_the_start(c
     with serve(site.app) as base:
         shallow = await crawl(base, max_depth=3)
         deep = await crawl(base, max_depth=4)
-    assert shallow.found == set()
+    assert shallow.found == {("crawl_incomplete", f"{base}/")}
+    assert shallow.one("crawl_incomplete", f"{base}/").evidence["by_reason"] == {"max_depth=3 reached": 1}
+    assert shallow.stats["depth_skipped"] == 1
     assert site.fetched("/p4") == 1  # by the deep crawl only
     assert deep.found == {("broken_link", f"{base}/p4")}
 
@@ -138,18 +140,24 @@ async def test_max_pages_stops_the_crawl(crawl: CrawlFn) -> None:
     site = chain_site(10)
     with serve(site.app) as base:
         result = await crawl(base, max_pages=3)
-    assert result.found == set()
-    assert result.stats["pages"] <= 3
-    assert site.fetched("/p5") == 0
+    assert result.found == {("crawl_incomplete", f"{base}/")}
+    # A chain reveals one page at a time: /p3 links to /p4, the first page over the limit.
+    assert result.one("crawl_incomplete", f"{base}/").evidence["by_reason"] == {"max_pages=3 reached": 1}
+    assert result.stats["pages"] == 3
+    assert result.stats["not_visited"] == 1
+    assert site.fetched("/p4") == 0
 
 
 async def test_a_calendar_trap_is_bounded_by_max_urls_per_path(crawl: CrawlFn) -> None:
     site = Site(pages={"/": page("/calendar?month=0")})
     with serve(site.app) as base:
         result = await crawl(base, max_urls_per_path=5)
-    assert result.found == set()
+    assert result.found == {("crawl_incomplete", f"{base}/")}
     calendar = sum(n for key, n in site.hits.items() if key.split(" ")[1].startswith("/calendar"))
     assert calendar == 5
+    # month=0..4 (and -1..-4) were queued; the sixth distinct month was skipped, each side once.
+    incomplete = result.one("crawl_incomplete", f"{base}/")
+    assert incomplete.evidence["by_reason"] == {"max_urls_per_path=5 reached": result.stats["trap_skipped"]}
     assert result.stats["trap_skipped"] >= 1
 
 

@@ -250,12 +250,16 @@ async def test_a_finding_is_streamed_as_soon_as_its_verdict_is_known(crawl: Craw
     assert requests_at_emit[0] < sum(site.hits.values()) - 3
 
 
-async def test_more_than_ten_hops_is_a_redirect_loop_and_ten_is_a_chain(crawl: CrawlFn) -> None:
-    site = Site(pages={"/": page("/hops/10", "/hops/11")})
+async def test_twenty_hops_is_a_chain_as_browsers_follow_it_and_twenty_one_is_a_loop(crawl: CrawlFn) -> None:
+    site = Site(pages={"/": page("/hops/20", "/hops/21")})
     with serve(site.app) as base:
         result = await crawl(base)
-    assert result.found == {("redirect_chain", f"{base}/hops/10"), ("redirect_loop", f"{base}/hops/11")}
-    assert "302" in str(result.one("redirect_chain", f"{base}/hops/10").evidence)
+    assert result.found == {("redirect_chain", f"{base}/hops/20"), ("redirect_loop", f"{base}/hops/21")}
+    chain = result.one("redirect_chain", f"{base}/hops/20")
+    assert len(chain.evidence["redirects"]) == 20
+    assert chain.evidence["final_url"] == f"{base}/hops/0"
+    assert chain.evidence["status"] == 200
+    assert result.one("redirect_loop", f"{base}/hops/21").severity is Severity.ERROR
 
 
 async def test_a_redirect_to_a_dead_page_is_a_broken_link_at_the_linked_url(crawl: CrawlFn) -> None:
