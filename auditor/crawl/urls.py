@@ -191,14 +191,16 @@ def join(origin: str, directory: str, raw: str) -> tuple[str, str] | None:
     goes the exact way.
     """
     path, _, frag = raw.partition("#")
+    # Dot segments and a scheme's colon only count before the query.
+    bare = path.partition("?")[0] if "?" in path else path
     if (
-        not path
-        or path[0] == "?"
-        or ":" in path
-        or "./" in path
+        not bare
+        or ":" in bare
+        or "./" in bare
         or ";" in path
-        or path.endswith(("/.", "/..", "?"))
-        or path in (".", "..")
+        or bare.endswith(("/.", "/.."))
+        or bare in (".", "..")
+        or path[-1] == "?"
         or _UNUSUAL.search(raw)
         or ("%" in raw and ("%2e" in raw or "%2E" in raw))
     ):
