@@ -5,7 +5,11 @@
     /status/<code>          answers <code> (404, 410, 500, 401, 403 ...) every time
     /flaky                  500 on the first request, then a page
     /throttled?after=<s>    429 with Retry-After: <s> on the first request, then a page
-    /throttled-forever      429 with Retry-After: 0, always
+    /throttled-forever      429 with Retry-After: 0 (or ?after=<s>), always
+    /trickle?every=<s>      a 200 page whose body trickles one byte every <s> seconds, forever
+    /nolocation?body=<text> 302 without a Location header, with <text> as its body (none by default;
+                            body=page: a page linking to /status/404?via=nolocation)
+    /images?src=<name>&w=<n> an image (PNG bytes); src=missing answers 404
     /slow                   answers after 5 s (longer than any test's timeout)
     /pause/<n>              answers after 0.1 s (to see how many requests run at once)
     /hops/<n>               302 to /hops/<n-1>; /hops/0 is a page (n hops in all)
@@ -24,7 +28,8 @@
 `head_status` makes HEAD answer differently from GET on some paths; `headers` adds response headers.
 `Site.hits` counts requests per "METHOD path?query", so tests can prove what was (not) fetched;
 `times`, `peak_in_flight`, `secrets_seen` and `user_agents` record how the crawler behaved.
-`RawServer` is an asyncio socket server for what uvicorn cannot do: status 999 and connection resets.
+`RawServer` is an asyncio socket server for what uvicorn cannot do: status 999, connection resets,
+interim answers (/101 Switching Protocols alone, /103 Early Hints before a page).
 """
 
 from __future__ import annotations
@@ -35,13 +40,13 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 HUGE_PADDING = 200_000
@@ -142,7 +147,27 @@ class Site:
                 return Response("slow down", status_code=429, headers={"Retry-After": after})
             return HTMLResponse(page())
         if path == "/throttled-forever":
-            return Response("slow down", status_code=429, headers={"Retry-After": "0"})
+            after = request.query_params.get("after", "0")
+            return Response("slow down", status_code=429, headers={"Retry-After": after})
+        if path == "/trickle":
+            every = float(request.query_params.get("every", "0.5"))
+
+            async def drip() -> AsyncIterator[bytes]:
+                yield b"<html><body>"
+                while True:
+                    await asyncio.sleep(every)
+                    yield b" "
+
+            return StreamingResponse(drip(), media_type="text/html")
+        if path == "/nolocation":
+            body = request.query_params.get("body", "")
+            if body == "page":
+                body = page("/status/404?via=nolocation")
+            return Response(body, status_code=302, media_type="text/html")
+        if path == "/images":
+            if request.query_params.get("src") == "missing":
+                return Response("no such image", status_code=404)
+            return Response(b"\x89PNG\r\n\x1a\n", media_type="image/png")
         if path == "/slow":
             await asyncio.sleep(5)
             return HTMLResponse(page())
@@ -231,6 +256,22 @@ class RawServer:
             return
         method, target = head.split(b" ", 2)[:2]
         self.hits[f"{method.decode()} {target.decode()}"] += 1
+        if target == b"/101":
+            writer.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            )
+            await writer.drain()
+            writer.close()
+            return
+        if target == b"/103":
+            writer.write(
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\n"
+                b"Connection: close\r\n\r\n<p>hello</p>\n"
+            )
+            await writer.drain()
+            writer.close()
+            return
         if target == b"/999":
             writer.write(b"HTTP/1.1 999 Request denied\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             await writer.drain()

@@ -96,3 +96,75 @@ async def test_a_sitemap_named_in_robots_txt_is_read(crawl: CrawlFn) -> None:
     assert result.found == {("sitemap_dead_url", f"{base}/status/404")}
     # Sitemap URLs that robots.txt disallows are not fetched either.
     assert site.fetched("/private/x") == 0
+
+
+async def test_slash_and_index_html_are_one_page_for_the_sitemap(crawl: CrawlFn) -> None:
+    # Linked as /index.html, listed as /; and /shop/ linked, listed as /shop/index.html.
+    pages = {"/": page("/index.html", "/shop/"), "/index.html": page(), "/shop/": page()}
+    site = Site(pages=pages)
+    with serve(site.app) as base:
+        site.files["/sitemap.xml"] = ("application/xml", urlset(f"{base}/", f"{base}/shop/index.html"))
+        site.pages["/shop/index.html"] = page()
+        result = await crawl(base)
+    assert result.found == set()
+
+
+async def test_noindex_canonical_duplicate_and_form_pages_are_not_missing_from_the_sitemap(
+    crawl: CrawlFn,
+) -> None:
+    head = '<html><head><meta name="robots" content="noindex, follow"></head><body>x</body></html>'
+    review = (
+        "<html><body><main><h1>Review</h1><form method=post action=/reviews>"
+        "<label>Your review of the shoe</label><textarea name=r></textarea><button>Send it</button>"
+        "</form></main></body></html>"
+    )
+    product = (
+        "<html><body><main><h1>Red shoe</h1><p>A red shoe of soft leather, hand made in Porto, "
+        "with a rubber sole that lasts for years.</p><form method=post action=/cart>"
+        "<button>Add to cart</button></form></main></body></html>"
+    )
+    pages = {
+        "/": page("/noindex", "/header-noindex", "/dup?colour=red", "/review", "/product", "/listed"),
+        "/noindex": head,
+        "/header-noindex": page(),
+        "/listed": page(),
+        "/review": review,
+        "/product": product,
+    }
+    site = Site(pages=pages, headers={"/header-noindex": {"X-Robots-Tag": "googlebot: noindex"}})
+    with serve(site.app) as base:
+        site.pages["/dup"] = (
+            f'<html><head><link rel="canonical" href="{base}/listed"></head><body>red</body></html>'
+        )
+        site.files["/sitemap.xml"] = ("application/xml", urlset(f"{base}/", f"{base}/listed"))
+        result = await crawl(base)
+    # Only the product page is meant to be indexed and unlisted: its cart form is not its content.
+    assert result.found == {("sitemap_missing_page", f"{base}/product")}
+
+
+async def test_pages_robots_txt_disallows_are_never_missing_from_the_sitemap_even_when_crawled(
+    crawl: CrawlFn,
+) -> None:
+    robots = b"User-agent: *\nDisallow: /private/\n"
+    pages = {
+        "/": page("/private/orders", "/public"),
+        "/private/orders": page("/status/404"),
+        "/public": page(),
+    }
+    site = Site(pages=pages, files={"/robots.txt": ("text/plain", robots)})
+    with serve(site.app) as base:
+        site.files["/sitemap.xml"] = ("application/xml", urlset(f"{base}/"))
+        result = await crawl(base, respect_robots=False)
+    assert site.fetched("/private/orders") == 1
+    assert result.found == {
+        ("broken_link", f"{base}/status/404"),
+        ("sitemap_missing_page", f"{base}/public"),
+    }
+
+
+async def test_a_listed_url_that_redirects_to_a_linked_page_lists_that_page(crawl: CrawlFn) -> None:
+    site = Site(pages={"/": page("/hops/0"), "/hops/0": page()})
+    with serve(site.app) as base:
+        site.files["/sitemap.xml"] = ("application/xml", urlset(f"{base}/", f"{base}/hops/1"))
+        result = await crawl(base)
+    assert result.found == set()
