@@ -165,7 +165,12 @@ def crawl_options(args: argparse.Namespace) -> dict[str, Any]:
         "sitemap": args.sitemap,
         "include": args.include,
         "exclude": args.exclude,
+        "scope": args.scope,
     }
+    check_limit = config_mod.CheckConfig.model_fields["timeout_s"].default
+    if args.max_time is not None and args.max_time + 60 > check_limit:
+        # The check's own time limit must not cut a crawl the user asked to run this long.
+        opts["timeout_s"] = args.max_time + 60
     for flag, key in [
         ("max_pages", "max_pages"),
         ("max_depth", "max_depth"),
@@ -521,7 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("crawl", help="crawl a site for dead links, no config needed")
-    p.add_argument("url", help="the start URL; everything on its host is crawled")
+    p.add_argument("url", help="the start URL: the crawl starts there and covers its host (see --scope)")
+    p.add_argument(
+        "--scope",
+        choices=["host", "path"],
+        default="host",
+        help="host: every page on the URL's host (default); path: only pages under the URL's folder",
+    )
     on_off = argparse.BooleanOptionalAction
     p.add_argument("--external", action=on_off, default=True, help="check links to other hosts (default on)")
     p.add_argument("--fragments", action=on_off, default=True, help="check #fragments (default on)")
