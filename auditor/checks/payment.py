@@ -14,20 +14,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.check import Check, CheckContext
-from auditor.ledger import Charge, HttpLedgerOptions, LedgerOptions
+from auditor.ledger import Charge, HttpLedgerOptions, LedgerError, LedgerOptions, money
+from auditor.ledger.amounts import exponent, to_minor
 from auditor.registry import register
 from auditor.results import CheckResult, Finding, Severity, Status
 
 APPROVED, DECLINED = "approved", "declined"
-# Currencies whose smallest unit is the unit itself (Stripe's list): 5000 JPY is 5000, not 50.00.
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF ISK JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())  # noqa: SIM905
 # Polling the ledger: first re-read after this, growing by half each time, never slower than MAX.
 FIRST_POLL_S, MAX_POLL_S = 0.2, 2.0
 
@@ -66,6 +65,8 @@ class Purchase:
     currency: str | None
     attempts: list[Attempt] = field(default_factory=list)
     thank_you_url: str | None = None
+    # The step that may have submitted the payment, when the scenario was cut short after it.
+    payment_step: str | None = None
 
     @property
     def approved(self) -> bool:
@@ -121,6 +122,7 @@ def _purchase(name: str, out: Mapping[str, Any]) -> Purchase:
         currency=_text(out.get("currency")),
         attempts=attempts,
         thank_you_url=_text(out.get("thank_you_url")),
+        payment_step=_text(out.get("payment_step")),
     )
 
 
@@ -195,28 +197,90 @@ def reconcile(
                 "paid, or the payment check's `ledger` does not point at the shop's payment account",
             )
         )
-    found += [("charge_amount_mismatch", m) for m in _amount_mismatches(purchase, succeeded)]
+    mismatches, _ = _amount_mismatches(purchase, succeeded)
+    found += [("charge_amount_mismatch", m) for m in mismatches]
     return [_finding(purchase, kind, message, charges, base_url) for kind, message in found]
 
 
-def _amount_mismatches(purchase: Purchase, succeeded: Sequence[Charge]) -> list[str]:
-    """A message per succeeded charge of this order whose amount or currency differs from the page's."""
+def uncomparable(purchase: Purchase, charges: Sequence[Charge]) -> list[str]:
+    """Why some charges' amounts could not be compared with the page's total (an `error`: the
+    ledger's amount unit must be configured)."""
+    return _amount_mismatches(purchase, [c for c in charges if c.succeeded])[1]
+
+
+def _amount_mismatches(purchase: Purchase, succeeded: Sequence[Charge]) -> tuple[list[str], list[str]]:
+    """(a message per succeeded charge of this order whose amount or currency differs from the
+    page's, a message per charge whose amount could not be compared)."""
     if purchase.order_total is None or not succeeded:
-        return []
+        return [], []
     currency = (purchase.currency or succeeded[0].currency).upper()
     expected = to_minor_units(purchase.order_total, currency)
     if expected is None:
-        return []
-    out = []
+        return [], []
+    out, unknown = [], []
     for c in succeeded:
         if c.order is not None and purchase.order_number is not None and c.order != purchase.order_number:
             continue
-        if c.amount_cents != expected or (c.currency and c.currency != currency):
+        minor = c.amount_minor if c.amount_minor is not None else _reading(c, expected)
+        if minor is None:
+            exp = exponent(c.currency or currency)
+            unknown.append(
+                f"charge {c.id} has the amount {c.amount_raw} (an integer), which is neither the page's "
+                f"total of {money(expected, currency)} in minor units nor in major units; set the "
+                f'ledger\'s amount_unit = "minor" if {c.amount_raw} means '
+                f'{money(int(c.amount_raw), c.currency or currency)}, or "major" if it means '
+                f"{money(int(c.amount_raw) * 10**exp, c.currency or currency)}"
+            )
+        elif minor != expected or (c.currency and c.currency != currency):
             out.append(
-                f"charge {c.id} is {money(c.amount_cents, c.currency)}, but the page showed an order total "
+                f"charge {c.id} is {money(minor, c.currency)}, but the page showed an order total "
                 f"of {money(expected, currency)}"
             )
-    return out
+    return out, unknown
+
+
+def decide_units(purchase: Purchase, charges: Sequence[Charge]) -> list[Charge]:
+    """The charges with their bare integer amounts read in the unit that matches the page's total.
+
+    A ledger writes all its amounts one way: when one bare integer matches the total as minor units
+    (49700 for 497.00 USD), every bare integer is read as minor units; as major units likewise.
+    When none matches either way, they stay unread and `uncomparable` asks for `amount_unit`.
+    """
+    bare = [c for c in charges if c.amount_minor is None]
+    if not bare or purchase.order_total is None:
+        return list(charges)
+    currency = (purchase.currency or bare[0].currency).upper()
+    expected = to_minor_units(purchase.order_total, currency)
+    if expected is None:
+        return list(charges)
+    for scale in (False, True):
+        if any(_as(c, scale) == expected for c in bare):
+            return [
+                c if c.amount_minor is not None else replace(c, amount_minor=_as(c, scale)) for c in charges
+            ]
+    return list(charges)
+
+
+def _as(charge: Charge, major: bool) -> int | None:
+    try:
+        whole = int(charge.amount_raw)
+    except ValueError:
+        return None
+    return whole * 10 ** exponent(charge.currency) if major else whole
+
+
+def _reading(charge: Charge, expected: int) -> int | None:
+    """A bare integer amount read the one way that matches the page's total, if exactly one does.
+
+    1700 against a page total of 17.00 EUR is 1700 cents; 17 is 17 euros. A mismatch in both
+    readings cannot say which amount the ledger meant: the caller asks for `amount_unit`.
+    """
+    try:
+        whole = int(charge.amount_raw)
+    except ValueError:
+        return None
+    readings = {whole, whole * 10 ** exponent(charge.currency)}
+    return expected if expected in readings else None
 
 
 def to_minor_units(total: str, currency: str) -> int | None:
@@ -226,20 +290,18 @@ def to_minor_units(total: str, currency: str) -> int | None:
         value = Decimal(digits)
     except InvalidOperation:
         return None
-    return int(value if currency in ZERO_DECIMAL else value * 100)
-
-
-def money(cents: int, currency: str) -> str:
-    if currency.upper() in ZERO_DECIMAL:
-        return f"{cents} {currency}"
-    return f"{Decimal(cents) / 100:.2f} {currency}".strip()
+    return to_minor(value, currency) if value.is_finite() else None
 
 
 def _list(charges: Sequence[Charge]) -> str:
-    return ", ".join(
-        f"{money(c.amount_cents, c.currency)} ({c.id}{f', order #{c.order}' if c.order else ''})"
-        for c in charges
-    )
+    return ", ".join(f"{_amount(c)} ({c.id}{f', order #{c.order}' if c.order else ''})" for c in charges)
+
+
+def _amount(c: Charge) -> str:
+    if c.amount_minor is not None:
+        return money(c.amount_minor, c.currency)
+    # A bare integer no page total told the unit of: shown as the ledger wrote it.
+    return f"{c.amount_raw} {c.currency} (as the ledger wrote it)".replace("  ", " ")
 
 
 def _finding(
@@ -284,12 +346,30 @@ class PaymentCheck(Check[PaymentOptions]):
         except NoPurchase as e:
             return CheckResult(status=Status.ERROR, message=str(e))
         async with self.options.ledger.build(ctx.site, ctx.base_url) as ledger:
-            seen = await asyncio.gather(*(self._reconcile(ctx, ledger.charges, p) for p in chosen))
-        findings = [f for fs, _ in seen for f in fs]
-        charges = {p.scenario: [c.as_json() for c in cs] for p, (_, cs) in zip(chosen, seen, strict=True)}
+            seen = await asyncio.gather(
+                *(self._reconcile(ctx, ledger.charges, p) for p in chosen), return_exceptions=True
+            )
+        findings: list[Finding] = []
+        charges: dict[str, list[dict[str, Any]]] = {}
+        problems: list[str] = []
+        said: list[str] = []
+        for purchase, outcome in zip(chosen, seen, strict=True):
+            if isinstance(outcome, LedgerError):
+                # One purchase's ledger read failing does not lose what the others found.
+                problems.append(f"{purchase.scenario}: {outcome}")
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            found, cs = outcome
+            findings += found
+            charges[purchase.scenario] = [c.as_json() for c in cs]
+            problems += [f"{purchase.scenario}: {m}" for m in uncomparable(purchase, cs)]
+            said.append(describe(purchase, cs))
         return CheckResult(
+            status=Status.ERROR if problems else None,
             findings=findings,
             outputs={"charges": charges},
+            message="; ".join(problems or said),
             stats={
                 "charges": sum(len(cs) for cs in charges.values()),
                 "succeeded_charges": sum(
@@ -312,6 +392,24 @@ class PaymentCheck(Check[PaymentOptions]):
             settle_s=self.options.settle_s,
             wait_s=self.options.wait_s,
         )
+        charges = decide_units(purchase, charges)
         ctx.progress(charges=len(charges))
         waited_s = time.monotonic() - started
         return reconcile(purchase, charges, base_url=ctx.base_url, waited_s=waited_s), charges
+
+
+def describe(purchase: Purchase, charges: Sequence[Charge]) -> str:
+    """One line on what the ledger holds for a purchase, and what the page said (if it said)."""
+    succeeded = [c for c in charges if c.succeeded]
+    held = f"{len(succeeded)} succeeded charge(s)" + (f": {_list(succeeded)}" if succeeded else "")
+    if len(charges) > len(succeeded):
+        held += f", {len(charges) - len(succeeded)} not succeeded"
+    if purchase.attempts:
+        page = ", ".join(a.result for a in purchase.attempts)
+        return f"{purchase.scenario}: {held}; the page said {page}"
+    if purchase.payment_step:
+        return (
+            f"{purchase.scenario}: {held}; the scenario stopped after reaching its payment step "
+            f"{purchase.payment_step!r}, before recording what the page said"
+        )
+    return f"{purchase.scenario}: {held}"

@@ -11,19 +11,26 @@ from typing import Annotated
 
 from pydantic import Field
 
-from auditor.ledger.base import Charge, Ledger, LedgerError
+from auditor.ledger.amounts import Amount, AmountUnit, exponent, money, parse_amount
+from auditor.ledger.base import Charge, Ledger, LedgerError, LedgerFormatError
 from auditor.ledger.http import HttpLedger, HttpLedgerOptions
 from auditor.ledger.stripe import StripeLedger, StripeLedgerOptions
 
 LedgerOptions = Annotated[HttpLedgerOptions | StripeLedgerOptions, Field(discriminator="kind")]
 
 __all__ = [
+    "Amount",
+    "AmountUnit",
     "Charge",
     "HttpLedger",
     "HttpLedgerOptions",
     "Ledger",
     "LedgerError",
+    "LedgerFormatError",
     "LedgerOptions",
     "StripeLedger",
     "StripeLedgerOptions",
+    "exponent",
+    "money",
+    "parse_amount",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -24,6 +25,11 @@ class LedgerError(InfrastructureError):
     """The payment ledger could not be read: unreachable, refused our credentials, or answered nonsense."""
 
 
+class LedgerFormatError(LedgerError):
+    """The ledger answered, but its data does not fit the configured mapping: the message shows the
+    value found, where, and the option to set."""
+
+
 @dataclass(frozen=True)
 class Charge:
     """One attempt to charge a card, as the payment provider recorded it.
@@ -33,13 +39,17 @@ class Charge:
     """
 
     id: str
-    amount_cents: int
+    # In the currency's minor units (cents; yen for JPY); None when the ledger gave a bare integer
+    # whose unit (minor or major) only the page's total can tell (see `auditor.ledger.amounts`).
+    amount_minor: int | None
     currency: str
     status: str
     captured: bool | None
     order: str | None
     created: str | None
     email: str | None
+    # The amount as the ledger wrote it ("17.00", 1700), for messages.
+    amount_raw: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -79,27 +89,43 @@ async def get_json(
     try:
         response = await client.get(url, params=params, headers=headers)
     except httpx.TimeoutException:
-        raise LedgerError(f"{what} at {_show(url)} did not answer in time; is it up?") from None
+        raise LedgerError(f"{what} at {show_url(url)} did not answer in time; is it up?") from None
     except httpx.HTTPError as e:
-        raise LedgerError(f"could not reach {what} at {_show(url)}: {type(e).__name__}: {e}") from None
+        raise LedgerError(f"could not reach {what} at {show_url(url)}: {type(e).__name__}: {e}") from None
     if response.status_code in (401, 403):
         raise LedgerError(
-            f"{what} at {_show(url)} refused our credentials ({response.status_code}): check the key or "
+            f"{what} at {show_url(url)} refused our credentials ({response.status_code}): check the key or "
             f"headers configured for the payment check, and that they may read charges"
             f"{_error_detail(response)}"
         )
     if not response.is_success:
-        raise LedgerError(f"{what} at {_show(url)} answered {response.status_code}{_error_detail(response)}")
+        raise LedgerError(
+            f"{what} at {show_url(url)} answered {response.status_code}{_error_detail(response)}"
+        )
+    return parse_json(response, what=what, url=url)
+
+
+def parse_json(response: httpx.Response, *, what: str, url: str) -> Any:
+    """The response's JSON with every number exact: fractions as Decimal, never float."""
     try:
-        return response.json()
+        return json.loads(response.content, parse_float=Decimal, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError):
         kind = response.headers.get("content-type", "no content type")
         raise LedgerError(
-            f"{what} at {_show(url)} did not answer JSON ({kind}): {response.text[:120]!r}"
+            f"{what} at {show_url(url)} did not answer JSON ({kind}): {response.text[:120]!r}"
+        ) from None
+    except (ValueError, RecursionError) as e:
+        # An integer of thousands of digits, NaN/Infinity, or nesting deeper than Python's stack.
+        raise LedgerFormatError(
+            f"{what} at {show_url(url)} answered JSON that is not a ledger: {e}"
         ) from None
 
 
-def _show(url: str) -> str:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not an amount")
+
+
+def show_url(url: str) -> str:
     """The URL without its query string, which may hold the customer's email or a token."""
     return url.split("?", 1)[0]
 
@@ -108,7 +134,7 @@ def _error_detail(response: httpx.Response) -> str:
     """The provider's own error message, when it sent one in the usual {"error": ...} shape."""
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return ""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
@@ -116,22 +142,14 @@ def _error_detail(response: httpx.Response) -> str:
     return f": {error}" if isinstance(error, str) and error else ""
 
 
-def dig(data: Any, path: str) -> Any:
-    """The value at a dotted `path` ("data.charges", "metadata.order_id") in nested dicts, or None."""
-    for part in path.split(".") if path else ():
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
+def show_value(value: Any, limit: int = 80) -> str:
+    """A value from a ledger as a message shows it: its JSON-ish repr, cut to `limit` characters.
 
-
-def as_cents(value: Any, *, what: str, charge_id: str) -> int:
-    """An amount in the currency's smallest unit; anything else is a ledger mapping mistake."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise LedgerError(
-        f"{what}: charge {charge_id} has amount {value!r}; the ledger must give amounts in cents "
-        f"(an integer): check `amount_field`"
-    )
+    The runner redacts every configured secret from check messages afterwards; a ledger's own
+    fields (ids, amounts, statuses) are not secrets.
+    """
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

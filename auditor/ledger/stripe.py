@@ -19,7 +19,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from auditor.config import check_http_url
-from auditor.ledger.base import Charge, LedgerError, as_cents, get_json
+from auditor.ledger.amounts import parse_amount
+from auditor.ledger.base import Charge, LedgerError, get_json
 
 if TYPE_CHECKING:
     from auditor.config import SiteConfig
@@ -157,10 +158,16 @@ class StripeLedger:
         created = item.get("created")
         captured = item.get("captured")
         order = metadata.get(self.options.metadata_key) if self.options.metadata_key else None
+        currency = str(item.get("currency") or "").upper()
+        # Stripe gives every amount as an integer in the currency's smallest unit.
+        amount = parse_amount(
+            item.get("amount"), currency=currency, unit="minor", where=f"{WHAT} charge {charge_id}'s `amount`"
+        )
         return Charge(
             id=charge_id,
-            amount_cents=as_cents(item.get("amount"), what=WHAT, charge_id=charge_id),
-            currency=str(item.get("currency") or "").upper(),
+            amount_minor=amount.minor,
+            amount_raw=amount.raw,
+            currency=currency,
             status=str(item.get("status") or ""),
             captured=captured if isinstance(captured, bool) else None,
             order=None if order is None else str(order),

@@ -20,7 +20,7 @@ known credentials (a login check) does the same:
 """
 
 from auditor.scenarios.customer import Customer, new_customer
-from auditor.scenarios.fixtures import Artifacts, Site, Steps
+from auditor.scenarios.fixtures import Artifacts, Card, Site, Steps
 from auditor.scenarios.loader import BUNDLED, bundled_dir, find, load_dirs, load_file, resolve_dirs
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.run import ScenarioOutcome, run_scenario
@@ -30,6 +30,7 @@ __all__ = [
     "BUNDLED",
     "FIXTURES",
     "Artifacts",
+    "Card",
     "Customer",
     "ScenarioLoadError",
     "ScenarioOptions",

@@ -1,4 +1,4 @@
-"""The fixtures a scenario asks for that are auditor's own: `site`, `step` and `artifacts`.
+"""The fixtures a scenario asks for that are auditor's own: `site`, `step`, `card` and `artifacts`.
 
 (`page`, `context` are Playwright's; `customer` is in customer.py; `outputs` is a plain dict.)
 """
@@ -64,8 +64,12 @@ class Steps:
     """The `step` fixture: names the part of the scenario now running.
 
     `step("Add to cart")` marks a step that lasts until the next one; `async with step("Pay"):`
-    marks one that ends with its block. Either way the step time limit starts anew. A step with
-    `submits_payment=True` records when the payment was submitted: nothing after it is retried.
+    marks one that ends with its block. Either way the step time limit starts anew.
+
+    `step("Pay", submits_payment=True)` is the moment a payment may be submitted. Before it returns
+    (so before the scenario's next line, the pay click), `on_payment` makes a durable mark of it (in
+    the run's database, see `auditor.store.marks`); if that fails, the step raises and nothing is
+    paid. A check with a mark is never run again, and the payment check reads the ledger for it.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class Steps:
         default_timeout_s: float,
         on_start: Callable[[StepRecord, float], None],
         on_end: Callable[[], None],
+        on_payment: Callable[[StepRecord], None] | None = None,
     ) -> None:
         self.default_timeout_s = default_timeout_s
         self.current = BEFORE_FIRST_STEP
@@ -80,6 +85,7 @@ class Steps:
         self.payment_submitted_at: datetime | None = None
         self._on_start = on_start
         self._on_end = on_end
+        self._on_payment = on_payment
 
     def __call__(
         self, name: str, *, submits_payment: bool = False, timeout_s: float | None = None
@@ -87,8 +93,11 @@ class Steps:
         record = StepRecord(name=name, started_at=datetime.now(UTC), submits_payment=submits_payment)
         self.records.append(record)
         self.current = name
-        if submits_payment and self.payment_submitted_at is None:
-            self.payment_submitted_at = record.started_at
+        if submits_payment:
+            if self._on_payment is not None:
+                self._on_payment(record)
+            if self.payment_submitted_at is None:
+                self.payment_submitted_at = record.started_at
         self._on_start(record, timeout_s or self.default_timeout_s)
         return StepBlock(self, record)
 
@@ -109,6 +118,36 @@ class StepBlock:
         # A failure inside the block keeps the step as the current one, so it is named in the finding.
         if exc_type is None and self._steps.current == self.record.name:
             self._steps._on_end()
+
+
+# The test cards most gateways' sandboxes know (Stripe's, and the demo shop's): one approves, one declines.
+APPROVES, DECLINES = "4242 4242 4242 4242", "4000 0000 0000 0002"
+
+
+@dataclass(frozen=True)
+class Card:
+    """The `card` fixture: the test card numbers a scenario types, so that auditor knows them.
+
+    `card.number` approves and `card.declined` is declined (with `card.expiry` and `card.cvc`).
+    `card.numbers` is every number as typed and as bare digits: the secrets that evidence (traces,
+    saved pages, request logs) is scrubbed of.
+    """
+
+    number: str = APPROVES
+    declined: str = DECLINES
+    expiry: str = "12/30"
+    cvc: str = "123"
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        typed = (self.number, self.declined)
+        digits = tuple("".join(ch for ch in n if ch.isdigit()) for n in typed)
+        return tuple(dict.fromkeys(typed + digits))
+
+    @staticmethod
+    def last4(number: str) -> str:
+        """The last four digits of `number`: all a report may show of it."""
+        return "".join(ch for ch in number if ch.isdigit())[-4:]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -1,8 +1,9 @@
 """run_scenario(): one scenario in a fresh browser context, under its time limits.
 
 The scenario runs once. Nothing here retries: a retry after a payment was submitted could charge
-a real card twice, and `payment_submitted_at` in the outputs tells later machinery (a flaky-run
-re-run) that this scenario must never be repeated.
+a real card twice. A step with `submits_payment=True` is marked durably before it runs (through
+the run's `auditor.store.marks.CURRENT`, when a runner runs the check), and `payment_submitted_at`
+in the outputs says the same to whoever reads them.
 
 Time limits: the scenario as a whole (`time_limit_s`) and each step (`step_timeout_s`, restarted by
 every `step(...)`) share one `asyncio.timeout`, rescheduled to the nearer deadline whenever a step
@@ -24,10 +25,11 @@ from urllib.parse import urlsplit
 from auditor.config import SiteConfig
 from auditor.results import Artifact, Finding, Severity, Status
 from auditor.scenarios.customer import Customer
-from auditor.scenarios.fixtures import Artifacts, Site, StepRecord, Steps
+from auditor.scenarios.fixtures import Artifacts, Card, Site, StepRecord, Steps
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.spec import ScenarioSpec
 from auditor.scenarios.watch import PageError, PageWatcher
+from auditor.store.marks import CURRENT
 
 log = logging.getLogger("auditor.scenarios")
 
@@ -166,7 +168,10 @@ class _Run:
         self.artifacts = Artifacts(artifact_dir)
         self.progress = progress
         self.limits = _Limits(options)
-        self.steps = Steps(options.step_timeout_s, self._step_started, self._step_ended)
+        self.card = Card()
+        self.steps = Steps(
+            options.step_timeout_s, self._step_started, self._step_ended, on_payment=self._payment_step
+        )
         self.watcher = PageWatcher(
             current_step=lambda: self.steps.current,
             on_page_error=self.limits.fail_now,
@@ -181,6 +186,12 @@ class _Run:
         self._playwright_timeout(limit_s)
         if self.progress:
             self.progress(record.name)
+
+    def _payment_step(self, record: StepRecord) -> None:
+        """Mark, durably, that this scenario may submit a payment now (before the step runs)."""
+        marking = CURRENT.get()
+        if marking is not None:
+            marking.record(self.spec.name, record.name, self.customer.email)
 
     def _step_ended(self) -> None:
         self.limits.end_step()
@@ -223,6 +234,7 @@ class _Run:
             "customer": self.customer,
             "outputs": self.outputs,
             "step": self.steps,
+            "card": self.card,
             "artifacts": self.artifacts,
         }
         kwargs = {name: fixtures[name] for name in self.spec.fixtures}

@@ -23,6 +23,7 @@ FIXTURES: dict[str, str] = {
     "customer": "a fresh dummy customer: .email, .name, .first_name, .password, .id",
     "outputs": "a dict the scenario fills for later checks (order number, payment result...)",
     "step": 'step("Pay") names the part now running; `async with step(...)` bounds it',
+    "card": "the test cards: .number (approves), .declined, .expiry, .cvc, .numbers (all, as secrets)",
     "artifacts": "await artifacts.screenshot(name), artifacts.save_text(name, text), .dir",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.store.incidents import Incident, IncidentStatus, Notification
+from auditor.store.marks import PaymentMark
 from auditor.store.migrate import current, downgrade, upgrade
 from auditor.store.store import Pruned, RunSummary, Store, StoredMail
 
@@ -10,6 +11,7 @@ __all__ = [
     "Incident",
     "IncidentStatus",
     "Notification",
+    "PaymentMark",
     "Pruned",
     "RunSummary",
     "Store",

@@ -221,3 +221,23 @@ class AlertCursorRow(Base):
     run_id: Mapped[str | None] = mapped_column(String(64))
     run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentMarkRow(Base):
+    """The moment a check may have submitted a payment, written before the pay click (see marks.py).
+
+    No foreign key to the run: the record that a card may have been charged outlives a pruned run.
+    """
+
+    __tablename__ = "payment_marks"
+    __table_args__ = (Index("ix_payment_marks_run_id_check", "run_id", "check"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    check: Mapped[str] = mapped_column(String(200))
+    scenario: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(String(320))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)

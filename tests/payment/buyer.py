@@ -77,6 +77,10 @@ def purchase(
     with httpx.Client(base_url=shop.base_url) as client:
         order = place_order(client, slug, outputs.email)
         outputs.data["order_number"] = order
+        # What the customer is asked to pay, read off the pay page as the bundled scenarios do.
+        total = HTMLParser(client.get("/pay", params={"order": order}).text).css(".summary .total span")
+        amount, _, currency = total[-1].text(strip=True).partition(" ")
+        outputs.data.update(order_total=amount, currency=currency)
         for card in cards or (APPROVE,):
             record(outputs, client, pay(client, order, card), card)
     return outputs

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from auditor.checks.payment import settle
 from auditor.config import SiteConfig
-from auditor.ledger import Charge, HttpLedgerOptions, LedgerError
+from auditor.ledger import Charge, HttpLedgerOptions, LedgerError, LedgerFormatError
 from tests.crawl.site import serve
 
 PAYMENTS: dict[str, list[dict[str, Any]]] = {
@@ -46,9 +46,10 @@ def base_url() -> Iterator[str]:
 MAPPING = {
     "url": "{base_url}/api/orders/{order}/payments?who={email}",
     "headers": {"X-Api-Key": "ledger-key"},
-    "charges_path": "result.payments",
+    "items_field": "result.payments",
     "id_field": "ref",
     "amount_field": "money.cents",
+    "amount_unit": "minor",
     "currency_field": "money.currency",
     "status_field": "state",
     "succeeded_values": ["PAID", "AUTHORIZED"],
@@ -71,14 +72,21 @@ async def test_fields_are_read_through_the_mapping(base_url: str) -> None:
     assert charges["p3"].status == "DECLINED"
     assert charges["p1"].order == "A1" and charges["p2"].order is None
     assert charges["p2"].captured is False and charges["p1"].captured is None
-    assert charges["p4"].amount_cents == 1800 and charges["p4"].currency == "EUR"
+    assert charges["p4"].amount_minor == 1800 and charges["p4"].currency == "EUR"
     # One request per order; the email arrives intact, "+" and all; the site's own header was sent.
     assert SEEN == ["ada+run1@example.com", "ada+run1@example.com"]
 
 
-async def test_an_amount_that_is_not_in_cents_is_an_error_naming_the_option(base_url: str) -> None:
-    with pytest.raises(LedgerError, match=r"amount '18.00'.*`amount_field`"):
-        await read(base_url, ["BAD"])
+async def test_a_decimal_string_amount_is_read_in_major_units(base_url: str) -> None:
+    (charge,) = await read(base_url, ["BAD"], amount_unit=None)
+    assert charge.amount_minor == 1800 and charge.amount_raw == "18.00"
+
+
+async def test_a_decimal_amount_where_minor_units_are_configured_is_an_error_naming_the_option(
+    base_url: str,
+) -> None:
+    with pytest.raises(LedgerFormatError, match=r"'18.00'.*amount_unit = \"major\""):
+        await read(base_url, ["BAD"], amount_unit="minor")
 
 
 async def test_a_refused_header_is_an_infrastructure_error(base_url: str) -> None:

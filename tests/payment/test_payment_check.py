@@ -8,10 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
-from auditor.ledger import LedgerError
-from auditor.results import Severity, Status
+from auditor.results import CheckResult, Severity, Status
 from tests.demo.shopper import APPROVE, DECLINE, pay, place_order
 from tests.payment.buyer import Outputs, Shops, context, kinds, new_email, purchase, run_payment
 
@@ -23,7 +21,7 @@ async def test_a_healthy_purchase_gives_no_finding(shops: Shops, tmp_path: Path)
     assert result.findings == [] and result.derived_status() == Status.PASS
     [charge] = result.outputs["charges"]["checkout"]
     assert charge["status"] == "succeeded" and charge["captured"] is True
-    assert charge["amount_cents"] == 49700 and charge["order"] == bought.data["order_number"]
+    assert charge["amount_minor"] == 49700 and charge["order"] == bought.data["order_number"]
     assert result.stats == {"charges": 1, "succeeded_charges": 1}
 
 
@@ -122,9 +120,24 @@ async def test_a_charge_that_differs_from_the_order_total_is_reported(shops: Sho
     shop = shops()
     bought = purchase(shop)
     bought.data["order_total"] = "1.00"
-    result = await run_payment(context(shop.base_url, tmp_path, checkout=bought.data))
+    ctx = context(shop.base_url, tmp_path, checkout=bought.data)
+    result = await run_payment(ctx, ledger={"kind": "http", "amount_unit": "minor"})
     assert kinds(result) == ["charge_amount_mismatch"]
     assert "497.00 USD" in result.findings[0].message and "1.00 USD" in result.findings[0].message
+
+
+async def test_a_bare_integer_that_matches_the_total_in_neither_unit_asks_for_amount_unit(
+    shops: Shops, tmp_path: Path
+) -> None:
+    shop = shops()
+    bought = purchase(shop)
+    bought.data["order_total"] = "1.00"
+    result = await run_payment(context(shop.base_url, tmp_path, checkout=bought.data))
+    assert result.findings == [] and result.status == Status.ERROR
+    assert result.message and "49700 (an integer)" in result.message
+    assert 'amount_unit = "minor" if 49700 means 497.00 USD, or "major" if it means 49700.00 USD' in (
+        result.message
+    )
 
 
 async def test_without_a_purchase_scenario_in_needs_it_is_an_error(shops: Shops, tmp_path: Path) -> None:
@@ -158,31 +171,34 @@ async def test_the_scenario_option_picks_one_purchase(shops: Shops, tmp_path: Pa
     ]
 
 
+def assert_error(result: CheckResult, pattern: str) -> None:
+    """The check could not read the ledger: `error`, with a message matching `pattern`."""
+    assert result.derived_status() == Status.ERROR, result
+    assert result.message and re.search(pattern, result.message), result.message
+
+
 async def test_an_unreachable_ledger_is_an_infrastructure_error(tmp_path: Path) -> None:
     bought = Outputs(new_email())
     ctx = context("http://127.0.0.1:9", tmp_path, checkout=bought.data)
-    with pytest.raises(
-        LedgerError, match=re.escape("could not reach the HTTP ledger at http://127.0.0.1:9/_test/ledger")
-    ):
-        await run_payment(ctx)
+    result = await run_payment(ctx)
+    assert_error(result, re.escape("could not reach the HTTP ledger at http://127.0.0.1:9/_test/ledger"))
 
 
 async def test_a_ledger_that_answers_html_is_an_infrastructure_error(shops: Shops, tmp_path: Path) -> None:
     shop = shops()
     ctx = context(shop.base_url, tmp_path, checkout=Outputs(new_email()).data)
-    with pytest.raises(LedgerError, match="did not answer JSON"):
-        await run_payment(ctx, ledger={"kind": "http", "url": "{base_url}/?email={email}"})
+    result = await run_payment(ctx, ledger={"kind": "http", "url": "{base_url}/?email={email}"})
+    assert_error(result, "did not answer JSON")
 
 
 async def test_a_ledger_that_answers_404_is_an_infrastructure_error(shops: Shops, tmp_path: Path) -> None:
     shop = shops()
     ctx = context(shop.base_url, tmp_path, checkout=Outputs(new_email()).data)
-    with pytest.raises(LedgerError, match="answered 404"):
-        await run_payment(ctx, ledger={"kind": "http", "url": "{base_url}/_test/nothing?email={email}"})
+    result = await run_payment(ctx, ledger={"kind": "http", "url": "{base_url}/_test/nothing?email={email}"})
+    assert_error(result, "answered 404")
 
 
-async def test_a_wrong_charges_path_says_which_option_to_fix(shops: Shops, tmp_path: Path) -> None:
+async def test_a_wrong_items_field_says_which_option_to_fix(shops: Shops, tmp_path: Path) -> None:
     shop = shops()
     ctx = context(shop.base_url, tmp_path, checkout=Outputs(new_email()).data)
-    with pytest.raises(LedgerError, match="charges_path"):
-        await run_payment(ctx, ledger={"kind": "http", "charges_path": "data.items"})
+    assert_error(await run_payment(ctx, ledger={"kind": "http", "items_field": "data.items"}), "items_field")
