@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from auditor.masking import mask_text, mask_url
 
 
 class Status(StrEnum):
@@ -85,15 +88,25 @@ class Finding:
     # fails on /thank-you/<order> fails at the same step every run, on a new order number.
     identity_url: str | None = None
 
-    def finalize(self, check: str, base_url: str) -> Finding:
-        """Set the check name and the fingerprint; called by the runner."""
+    def finalize(self, check: str, base_url: str, known: Iterable[object] = ()) -> Finding:
+        """Set the check name and the fingerprint; called by the runner.
+
+        What changes from run to run is masked as `{token}` in `url` and left out of the
+        fingerprint (see `auditor.masking`); the real URL stays in `evidence["url"]`. `known`:
+        this run's own values (`RunResult.volatile_values()`). Finalizing twice changes nothing.
+        """
+        known = list(known)
         self.check = check
         if self.source and self.source not in self.sources:
             self.sources.insert(0, self.source)
         if not self.source and self.sources:
             self.source = self.sources[0]
-        where = self.url if self.identity_url is None else self.identity_url
-        raw = "\x1f".join([check, self.kind, site_relative(where, base_url), self.key])
+        masked = mask_url(self.url, known)
+        if masked != self.url:
+            self.evidence.setdefault("url", self.url)
+            self.url = masked
+        where = self.url if self.identity_url is None else mask_url(self.identity_url, known)
+        raw = "\x1f".join([check, self.kind, site_relative(where, base_url), mask_text(self.key, known)])
         self.fingerprint = hashlib.sha256(raw.encode(errors="surrogatepass")).hexdigest()[:16]
         return self
 
@@ -184,6 +197,14 @@ class RunResult:
     def findings(self) -> list[Finding]:
         return [f for c in self.checks for f in c.findings]
 
+    def volatile_values(self) -> list[str]:
+        """What is this run's own and differs in the next one: the run id, and the order numbers,
+        customer emails and ids in the outputs of its finished checks. Masked in findings."""
+        values = {self.id}
+        for c in self.checks:
+            values.update(_volatile(c.outputs))
+        return sorted(values)
+
     def stats(self) -> dict[str, int | float]:
         totals: dict[str, int | float] = {}
         for c in self.checks:
@@ -215,6 +236,18 @@ class RunResult:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+# Output keys whose values belong to one run (a scenario's `order_number`, its `customer`).
+_VOLATILE_KEYS = frozenset({"order_number", "order_id", "customer_id", "run_id", "email", "password"})
+
+
+def _volatile(outputs: Mapping[str, Any]) -> Iterator[str]:
+    for key, value in outputs.items():
+        if key in _VOLATILE_KEYS and isinstance(value, str | int) and not isinstance(value, bool):
+            yield str(value)
+        elif key == "customer" and isinstance(value, Mapping):
+            yield from _volatile(value)
 
 
 def _iso(d: datetime | None) -> str | None:
