@@ -65,7 +65,7 @@ _DIGIT_RUN = re.compile(
     r"[0-9]+(?:(?:[ \-+]|%20)[0-9]+)*"
     r"(?![0-9A-Za-z]|\.[0-9])"
 )
-_GROUP = re.compile(r"[0-9]+")
+_SEPARATOR = re.compile(r"[ \-+]|%20")
 # What comes before and after a bare JSON number (`"wallTime":1718000000000,`): not a card, a number.
 _JSON_BEFORE = frozenset(":,[")
 _JSON_AFTER = frozenset(",}]")
@@ -287,13 +287,17 @@ def _mask_cards(text: str, *, json_numbers: bool) -> str:
 
 def _mask_run(m: re.Match[str], json_numbers: bool) -> str:
     run = m.group(0)
-    groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
+    groups, start = [], 0
+    for sep in _SEPARATOR.finditer(run):
+        groups.append((start, sep.start()))
+        start = sep.end()
+    groups.append((start, len(run)))
     if sum(e - s for s, e in groups) < 12:
         return run
     if json_numbers and len(groups) == 1:
         text, start, end = m.string, m.start(), m.end()
-        before = text[start - 1] if start else ""
-        after = text[end] if end < len(text) else ""
+        before = text[max(0, start - 8) : start].rstrip()[-1:]
+        after = text[end : end + 8].lstrip()[:1]
         if before in _JSON_BEFORE and (after in _JSON_AFTER or after == ""):
             return run
     chars = list(run)

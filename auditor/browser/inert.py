@@ -10,12 +10,14 @@ parser difference lets through still cannot run.
 
 The page is parsed with selectolax (lexbor, an HTML5 parser like the browser's), and cleaned until
 its serialisation no longer changes: markup that parses differently the second time (namespace
-tricks such as `<math><mtext><table><mglyph><style>`) is cleaned as it would then be read.
+tricks such as `<math><mtext><table><mglyph><style>`) is cleaned as it would then be read; a page
+that still changes after MAX_ROUNDS is saved as its source, shown as text.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -35,7 +37,7 @@ _REMOVE_META = {"refresh", "set-cookie", "content-security-policy", "content-typ
 _SCHEME_NOISE = re.compile(r"[\x00-\x20]+")
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:")
 _SVG_ANIMATIONS = "set, animate, animatemotion, animatetransform, animatecolor"
-MAX_ROUNDS = 4
+MAX_ROUNDS = 8
 
 
 def inert_html(html: str) -> str:
@@ -46,6 +48,10 @@ def inert_html(html: str) -> str:
         if cleaned == text:
             break
         text = cleaned
+    else:
+        # Markup that keeps parsing into something new is built to get past a sanitiser: show it
+        # as text instead.
+        text = f"<html><head><title>page source</title></head><body><pre>{escape(html)}</pre></body></html>"
     tree = LexborHTMLParser(text)
     head = tree.head
     if head is not None:
