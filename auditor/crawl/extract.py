@@ -107,6 +107,7 @@ def extract(body: bytes, content_type: str = "", *, targets: bool = True) -> Pag
     tree = LexborHTMLParser(text)
     page = Page(encoding=encoding)
     out = page.links
+    base_seen = False
     for node in tree.css(_LINKS):
         tag = node.tag
         attrs = node.attributes
@@ -123,7 +124,9 @@ def extract(body: bytes, content_type: str = "", *, targets: bool = True) -> Pag
         elif tag == "meta":
             _meta(page, attrs)
         elif tag == "base":
-            if page.base is None:
+            # Only the first <base href> counts, even when it is empty or unusable.
+            if not base_seen:
+                base_seen = True
                 page.base = _base(attrs.get("href"))
         elif tag == "video":
             _add(out, attrs.get("src"), "video[src]")
