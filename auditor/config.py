@@ -3,8 +3,10 @@
 Loading happens in three passes, each collecting problems rather than stopping at the first:
 TOML syntax, `${ENV_VAR}` expansion, then the pydantic models plus the cross references that
 only make sense once everything parsed (an audit naming an unknown check, a `needs` cycle, a
-check kind's own options). Values that came from the environment, and every header and cookie
-value, are secrets: `Settings.redact()` replaces them wherever text leaves the process.
+check kind's own options). Values in the places that hold secrets (header and cookie values,
+passwords, tokens, keys, alert channel URLs), written in the file or from `${ENV_VAR}`, are secrets:
+`Settings.redact()` replaces them wherever text leaves the process. An `${ENV_VAR}` elsewhere
+(`base_url = "${SHOP_URL}"`) is configuration, not a secret, and is shown as it is.
 """
 
 from __future__ import annotations
@@ -31,6 +33,39 @@ DEFAULT_USER_AGENT = "Mozilla/5.0 (compatible; auditor/0.1; site audit that foll
 REDACTED = "**********"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# Keys whose values are credentials wherever they appear (`password`, `api_key`, `smtp_token`...).
+_SECRET_KEY = re.compile(
+    r"(.*[_-])?(password|passwd|pass|secret|token|api[_-]?key|key|auth|authorization|credentials?|dsn)",
+    re.IGNORECASE,
+)
+# Sections whose every value is a secret: `headers` and `cookies` of a site or host.
+_SECRET_SECTIONS = frozenset({"headers", "cookies"})
+# Shorter than this, a value is no credential and would only blank out noise (`1`, `on`, a port).
+_MIN_SECRET = 4
+
+
+def secret_place(path: tuple[str, ...]) -> bool:
+    """Whether the config value at `path` holds a secret (and is masked wherever text leaves)."""
+    if not path:
+        return False
+    if any(part.lower() in _SECRET_SECTIONS for part in path[:-1]):
+        return True
+    if path[0] == "alerts" and len(path) >= 4 and path[1] == "channels" and path[3] == "url":
+        return True
+    return path[-1] == "database_url" or _SECRET_KEY.fullmatch(path[-1]) is not None
+
+
+def _secret_values(value: Any, path: tuple[str, ...], out: set[str]) -> None:
+    """Every string at a secret place of the (expanded) config data."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _secret_values(v, (*path, str(k)), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _secret_values(v, (*path, str(i)), out)
+    elif isinstance(value, str) and len(value.strip()) >= _MIN_SECRET and secret_place(path):
+        out.add(value)
+        out.add(value.strip())
 
 
 def check_regexes(value: list[str]) -> list[str]:
@@ -299,6 +334,7 @@ def from_dict(
     problems: list[Problem] = []
     secrets: set[str] = set()
     data = _expand(data, env, (), problems, secrets)
+    _secret_values(data, (), secrets)
     try:
         model = SettingsModel.model_validate(data)
     except ValidationError as e:
@@ -309,11 +345,6 @@ def from_dict(
     names = {k: set(v) if isinstance(v, dict) else set() for k, v in data.items()}
     checks = _check_specs(model, problems, source.parent if source else Path.cwd())
     _cross_check(model, names, problems)
-    for site in model.sites.values():
-        for hc in site.host_settings().values():
-            secrets.update(v for v in [*hc.headers.values(), *hc.cookies.values()] if v)
-    # A channel URL carries the service's credentials even when written literally in the file.
-    secrets.update(c.url for c in model.alerts.channels.values())
     if problems:
         raise ConfigError(problems, str(source) if source else "")
     return Settings(model=model, checks=checks, source=source, secrets=frozenset(s for s in secrets if s))
@@ -329,12 +360,17 @@ def _expand(
     if not isinstance(value, str) or "${" not in value:
         return value
 
+    secret = secret_place(path)
+
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
         if name in env:
-            if len(env[name]) >= 4:  # too short to be a credential, and would redact noise
-                secrets.add(env[name])
-            return env[name]
+            # Only where a secret goes: `base_url = "${SHOP_URL}"` is no secret, and masking it
+            # turned every finding URL into `**********/offers/`. A port is no credential either.
+            value = env[name]
+            if secret and len(value) >= _MIN_SECRET and not (value.isdigit() and len(value) <= 5):
+                secrets.add(value)
+            return value
         if default is not None:
             return default
         problems.append(Problem(".".join(path), f"environment variable {name} is not set"))

@@ -162,3 +162,47 @@ def test_a_section_chosen_by_kind_names_the_kinds(mailbox: dict[str, object], ex
     with pytest.raises(ConfigError) as e:
         config.from_dict(data, environ={})
     assert any(str(p).startswith(expected) for p in e.value.problems), e.value.problems
+
+
+def test_an_environment_value_is_a_secret_only_where_secrets_go() -> None:
+    data = minimal()
+    shop = data["sites"]["shop"]
+    shop["base_url"] = "${SHOP_URL}"
+    shop["headers"] = {"X-Token": "${SHOP_TOKEN}"}
+    data["alerts"] = {"channels": {"ops": {"url": "json://127.0.0.1:${HOOK_PORT}/hook"}}}
+    env = {"SHOP_URL": "https://shop.example.com", "SHOP_TOKEN": "tok-8f2a", "HOOK_PORT": "8123"}
+    settings = config.from_dict(data, environ=env)
+    assert settings.redact("https://shop.example.com/offers/ sent tok-8f2a") == (
+        "https://shop.example.com/offers/ sent **********"
+    )
+    # The channel URL is a secret as a whole; its port alone is no credential.
+    assert settings.redact("posted to json://127.0.0.1:8123/hook on 8123") == "posted to ********** on 8123"
+
+
+def test_a_base_url_from_the_environment_shows_in_findings_each_listed_once(tmp_path: Path) -> None:
+    import asyncio
+
+    from auditor.runner import RunOptions, run_audit
+    from auditor.store import Store
+    from tests.crawl.site import Site, page, serve
+
+    # /status/404 is linked from two pages: the crawler emits it again once it knows both.
+    site = Site(
+        pages={"/": page("/offers/", "/more"), "/more": page("/status/404"), "/offers/": page("/status/404")}
+    )
+    with serve(site.app) as base:
+        data = minimal(report_dir=str(tmp_path / "reports"))
+        data["sites"]["shop"] |= {"base_url": "${SHOP_URL}", "headers": {"X-Token": "${SHOP_TOKEN}"}}
+        data["checks"]["links"] |= {"external": False, "sitemap": False}
+        settings = config.from_dict(data, environ={"SHOP_URL": base, "SHOP_TOKEN": "tok-8f2a-secret"})
+        store = Store.open(f"sqlite:///{tmp_path / 'auditor.db'}")
+        try:
+            run = asyncio.run(run_audit(settings, "nightly", RunOptions(recorder=store)))
+            stored = store.load_run(run.id)
+        finally:
+            store.close()
+    assert [f.url for f in run.findings] == [f"{base}/status/404"]
+    assert sorted(run.findings[0].sources) == [f"{base}/more", f"{base}/offers/"]
+    assert stored is not None
+    assert [f.url for f in stored.findings] == [f"{base}/status/404"]
+    assert "tok-8f2a-secret" in site.secrets_seen
