@@ -17,8 +17,9 @@ from auditor.config import CrawlLimits, HostConfig, SiteConfig
 
 def _host_hook(hosts: Mapping[str, HostConfig]) -> Callable[[httpx.Request], Awaitable[None]]:
     async def add_host_headers(request: httpx.Request) -> None:
+        # raw_host, not host: host decodes punycode with IDNA 2008, which rejects names browsers open.
         hc = hosts.get(request.url.netloc.decode("ascii", "replace").lower()) or hosts.get(
-            request.url.host.lower()
+            request.url.raw_host.decode("ascii", "replace").lower()
         )
         if hc is None:
             return

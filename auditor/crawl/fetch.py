@@ -255,7 +255,11 @@ class Fetcher:
                 busy[i] -= 1
 
     async def _request(self, client: httpx.AsyncClient, url: str, method: str, read: Read) -> _Answer:
-        async with client.stream(method, url) as resp:
+        host = host_of(url)
+        # httpx decodes a punycode host with IDNA 2008 to build the Host header and rejects names
+        # browsers open (UTS 46: http://☃.example/ is xn--n3h.example); an explicit Host skips that.
+        extra = {"Host": host} if "xn--" in host else None
+        async with client.stream(method, url, headers=extra) as resp:
             headers = {k: resp.headers[k] for k in _KEY_HEADERS if k in resp.headers}
             answer = _Answer(resp.status_code, headers)
             status = resp.status_code

@@ -210,3 +210,12 @@ async def test_each_new_element_gives_its_kind_and_element_name(crawl: CrawlFn) 
     share = result.one("broken_share_image", f"{base}/gone/share.jpg")
     assert share.severity is Severity.WARNING and "Share image" in share.message
     assert not site.fetched("/never")
+
+
+async def test_an_idn_host_is_requested_as_punycode(crawl: CrawlFn) -> None:
+    # .example never resolves: the request gets as far as DNS, which proves the URL was accepted.
+    site = ElementsSite({"/": html('<a href="http://☃.example/gift">gift</a>')})
+    with serve(site.app) as base:
+        result = await crawl(base, sitemap=False, retries=0)
+    f = result.one("broken_link", "http://xn--n3h.example/gift")
+    assert "could not connect" in f.evidence["error"] and "Codepoint" not in f.message
