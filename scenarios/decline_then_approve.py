@@ -10,9 +10,7 @@ from __future__ import annotations
 from playwright.async_api import Page
 
 from auditor import scenario
-from auditor.scenarios import Customer, Site, Steps
-
-DECLINED, APPROVED = "4000 0000 0000 0002", "4242 4242 4242 4242"
+from auditor.scenarios import Card, Customer, Site, Steps
 
 
 @scenario(
@@ -22,7 +20,7 @@ DECLINED, APPROVED = "4000 0000 0000 0002", "4242 4242 4242 4242"
     description="A declined card, then the test card that approves.",
 )
 async def decline_then_approve(
-    page: Page, site: Site, customer: Customer, outputs: dict, step: Steps
+    page: Page, site: Site, customer: Customer, card: Card, outputs: dict, step: Steps
 ) -> None:
     step("Put the e-book in the cart")
     await page.goto(site.url("/products/the-complete-course"))
@@ -36,15 +34,17 @@ async def decline_then_approve(
     await page.fill("#address", "1 Audit Lane, Testville")
     await page.click("#checkout-button")
     await page.wait_for_url("**/pay?order=*")
+    total, _, currency = (await page.locator(".summary .total span").last.inner_text()).strip().partition(" ")
+    outputs["order_total"], outputs["currency"] = total, currency
     outputs["payment_attempts"] = []
 
     async with step("Pay with a card that is declined", submits_payment=True):
-        result = await pay(page, DECLINED, outputs)
+        result = await pay(page, card, card.declined, outputs)
         if result == "approved":
             raise AssertionError("a card that must be declined was accepted")
 
     async with step("Pay again with the test card that approves", submits_payment=True):
-        result = await pay(page, APPROVED, outputs)
+        result = await pay(page, card, card.number, outputs)
         if result != "approved":
             raise AssertionError(
                 f"the test card was not accepted after a decline: {outputs['payment_message']}"
@@ -57,11 +57,11 @@ async def decline_then_approve(
     outputs["order_total"], outputs["currency"] = total, currency
 
 
-async def pay(page: Page, card: str, outputs: dict) -> str:
+async def pay(page: Page, card: Card, number: str, outputs: dict) -> str:
     """Submit the card form once; record and return what the page said ("approved" / "declined")."""
-    await page.fill("#card", card)
-    await page.fill("#expiry", "12/30")
-    await page.fill("#cvc", "123")
+    await page.fill("#card", number)
+    await page.fill("#expiry", card.expiry)
+    await page.fill("#cvc", card.cvc)
     async with page.expect_navigation() as navigation:
         await page.click("#pay-button")
     response = await navigation.value
@@ -73,6 +73,8 @@ async def pay(page: Page, card: str, outputs: dict) -> str:
         alert = page.locator("p.alert[role=alert]")
         result = "declined"
         message = (await alert.inner_text()).strip() if await alert.count() else "(no message on the page)"
-    outputs["payment_attempts"].append({"card_last4": card[-4:], "result": result, "message": message})
+    outputs["payment_attempts"].append(
+        {"card_last4": card.last4(number), "result": result, "message": message}
+    )
     outputs["payment_result"], outputs["payment_message"] = result, message
     return result

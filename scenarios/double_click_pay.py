@@ -10,9 +10,7 @@ from __future__ import annotations
 from playwright.async_api import Page
 
 from auditor import scenario
-from auditor.scenarios import Customer, Site, Steps
-
-CARD = "4242 4242 4242 4242"
+from auditor.scenarios import Card, Customer, Site, Steps
 
 
 @scenario(
@@ -21,7 +19,9 @@ CARD = "4242 4242 4242 4242"
     places_order=True,
     description="The pay button clicked twice in a row.",
 )
-async def double_click_pay(page: Page, site: Site, customer: Customer, outputs: dict, step: Steps) -> None:
+async def double_click_pay(
+    page: Page, site: Site, customer: Customer, card: Card, outputs: dict, step: Steps
+) -> None:
     step("Put the e-book in the cart")
     await page.goto(site.url("/products/the-complete-course"))
     await page.click("#add-to-cart")
@@ -34,11 +34,13 @@ async def double_click_pay(page: Page, site: Site, customer: Customer, outputs: 
     await page.fill("#address", "1 Audit Lane, Testville")
     await page.click("#checkout-button")
     await page.wait_for_url("**/pay?order=*")
+    total, _, currency = (await page.locator(".summary .total span").last.inner_text()).strip().partition(" ")
+    outputs["order_total"], outputs["currency"] = total, currency
 
     async with step("Click the pay button twice", submits_payment=True):
-        await page.fill("#card", CARD)
-        await page.fill("#expiry", "12/30")
-        await page.fill("#cvc", "123")
+        await page.fill("#card", card.number)
+        await page.fill("#expiry", card.expiry)
+        await page.fill("#cvc", card.cvc)
         button = await page.locator("#pay-button").bounding_box()
         if button is None:
             raise AssertionError("the pay button is not visible")
@@ -53,7 +55,9 @@ async def double_click_pay(page: Page, site: Site, customer: Customer, outputs: 
         said = page.locator("h1" if approved else "p.alert[role=alert]").first
         message = (await said.inner_text()).strip()
         result = "approved" if approved else "declined"
-        outputs["payment_attempts"] = [{"card_last4": CARD[-4:], "result": result, "message": message}]
+        outputs["payment_attempts"] = [
+            {"card_last4": card.last4(card.number), "result": result, "message": message}
+        ]
         outputs["payment_result"], outputs["payment_message"] = result, message
         if not approved:
             raise AssertionError(f"the test card was not accepted: {message}")

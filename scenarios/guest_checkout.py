@@ -13,10 +13,9 @@ from urllib.parse import urljoin, urlsplit
 from playwright.async_api import BrowserContext, Page
 
 from auditor import scenario
-from auditor.scenarios import Customer, Site, Steps
+from auditor.scenarios import Card, Customer, Site, Steps
 
 PRODUCT = "/products/the-complete-course"
-CARD, EXPIRY, CVC = "4242 4242 4242 4242", "12/30", "123"
 
 
 @scenario(
@@ -26,7 +25,13 @@ CARD, EXPIRY, CVC = "4242 4242 4242 4242", "12/30", "123"
     description="A guest buys the e-book with the test card and creates an account.",
 )
 async def guest_checkout(
-    page: Page, context: BrowserContext, site: Site, customer: Customer, outputs: dict, step: Steps
+    page: Page,
+    context: BrowserContext,
+    site: Site,
+    customer: Customer,
+    card: Card,
+    outputs: dict,
+    step: Steps,
 ) -> None:
     # What goes into `outputs` is kept even when a later step fails: later checks (payment, email,
     # login) read it. Returning a dict instead merges it into the outputs at the end.
@@ -50,12 +55,18 @@ async def guest_checkout(
     await page.fill("#password", customer.password)
     await page.click("#checkout-button")
     await page.wait_for_url("**/pay?order=*")
+    # What the customer is asked to pay: the payment check compares the charge with it.
+    total, _, currency = (await page.locator(".summary .total span").last.inner_text()).strip().partition(" ")
+    outputs["order_total"], outputs["currency"] = total, currency
 
-    # From here on a payment may have been taken: auditor never retries this scenario.
+    # `submits_payment=True`: before the step starts, auditor records in its database that this run
+    # may have paid. From then on the check is never run again, whatever happens to it (a time
+    # limit, a crash), and the payment check reads the ledger for it. Type the card from the `card`
+    # fixture, so auditor knows the number and keeps it out of traces and saved pages.
     async with step("Pay with the test card", submits_payment=True):
-        await page.fill("#card", CARD)
-        await page.fill("#expiry", EXPIRY)
-        await page.fill("#cvc", CVC)
+        await page.fill("#card", card.number)
+        await page.fill("#expiry", card.expiry)
+        await page.fill("#cvc", card.cvc)
         async with page.expect_navigation() as navigation:
             await page.click("#pay-button")
         response = await navigation.value
@@ -64,13 +75,17 @@ async def guest_checkout(
         alert = page.locator("p.alert[role=alert]")
         if "/thank-you/" not in page.url:
             said = await alert.inner_text() if await alert.count() else "no thank-you page, no message"
-            outputs["payment_attempts"] = [{"card_last4": CARD[-4:], "result": "declined", "message": said}]
+            outputs["payment_attempts"] = [
+                {"card_last4": card.last4(card.number), "result": "declined", "message": said}
+            ]
             outputs["payment_result"], outputs["payment_message"] = "declined", said
             raise AssertionError(f"the test card was not accepted: {said}")
 
     step("Read the thank-you page")
     said = (await page.locator("h1").inner_text()).strip()
-    outputs["payment_attempts"] = [{"card_last4": CARD[-4:], "result": "approved", "message": said}]
+    outputs["payment_attempts"] = [
+        {"card_last4": card.last4(card.number), "result": "approved", "message": said}
+    ]
     outputs["payment_result"], outputs["payment_message"] = "approved", said
     outputs["account_created"] = True  # the shop creates the account once the order is paid
     order_number = (await page.locator(".order-number").inner_text()).strip()  # "Order #A1B2C3"

@@ -29,7 +29,7 @@ from auditor.demo import emails
 from auditor.demo.accounts import SESSION_COOKIE, AccountPages
 from auditor.demo.catalog import BY_SLUG, CURRENCY, PRODUCTS, Product, format_cents
 from auditor.demo.faults import Faults
-from auditor.demo.gateway import Gateway, UnknownCard
+from auditor.demo.gateway import Gateway, UnknownCard, ledger_page
 from auditor.demo.mailer import Mailer
 from auditor.demo.outreach import ContactPages, NewsletterPages
 from auditor.demo.passwords import MIN_LENGTH, PasswordHash, generate_password
@@ -250,7 +250,10 @@ class Shop:
         async with self.paying:
             if order.paid and "double-submit" not in self.faults:
                 return RedirectResponse(f"/thank-you/{order.number}", status_code=303)
-            return self.charge(request, order, form["card"])
+            response = self.charge(request, order, form["card"])
+        # `slow-gateway`: the charge is recorded, but the answer comes late (a slow provider).
+        await asyncio.sleep(self.faults.seconds("slow-gateway"))
+        return response
 
     def charge(self, request: Request, order: Order, card: str) -> Response:
         """Charge the card for the order; the thank-you redirect, or the pay page with why not."""
@@ -369,12 +372,14 @@ class Shop:
         return PlainTextResponse(f"User-agent: *\n{rules}\nSitemap: {base}/sitemap.xml\n")
 
     async def ledger(self, request: Request) -> Response:
-        """GET /_test/ledger?email=...: the gateway's charges for that email, as JSON."""
+        """GET /_test/ledger?email=...: the gateway's charges for that email, as JSON (shaped by the
+        `ledger` behaviour; `page`/`cursor` pick a page of the paginated shapes)."""
         email = request.query_params.get("email", "").strip()
         if not email:
             return JSONResponse({"error": "pass ?email=ADDRESS"}, status_code=400)
-        charges = [c.as_json() for c in self.gateway.charges_for(email)]
-        return JSONResponse({"email": email, "charges": charges})
+        page = request.query_params.get("page") or request.query_params.get("cursor") or ""
+        charges = self.gateway.charges_for(email)
+        return JSONResponse(ledger_page(charges, self.faults.behaviour("ledger"), email, page))
 
     # --- errors ----------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ CAUGHT_BY: dict[str, set[str]] = {
     "dead-download": {"delivery_link_broken"},
     "login-broken": {"login_failed"},
     "no-autoresponse": {"autoresponse_missing"},
+    # 45 s by default: longer than a step may take, so the pay step fails (the charge is still made).
+    "slow-gateway": {"scenario_failed"},
 }
 
 # The demo shop sends mail at once (or after `slow-email` seconds, 5 by default), so the email

@@ -31,10 +31,22 @@ KNOWN: dict[str, str] = {
     "dead-download": "every download link answers 404 (the links still appear)",
     "login-broken": "login rejects the password of every account created at checkout",
     "no-autoresponse": "the contact form sends no auto-response email",
+    "slow-gateway": "the pay step answers SECONDS after the charge (slow-gateway=SECONDS, default 45)",
+}
+
+# Behaviours: not faults (nothing is broken), but the other ways real shops do things, switched on
+# the same way ("name=value"). name -> (what it changes, the values it takes; the first is the default).
+BEHAVIOURS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ledger": (
+        'how /_test/ledger gives the charges: minor (integer cents), decimal ("497.00" strings), '
+        "nested (data.charges[*] with amount.value a JSON number), paginated (one charge a page, a "
+        "`next` URL), cursor (one charge a page, meta.next_cursor sent back as ?cursor=)",
+        ("minor", "decimal", "nested", "paginated", "cursor"),
+    ),
 }
 
 # Faults whose value is a number of seconds, with the value used when none is given.
-SECONDS_DEFAULTS: dict[str, float] = {"slow-email": 5.0}
+SECONDS_DEFAULTS: dict[str, float] = {"slow-email": 5.0, "slow-gateway": 45.0}
 
 
 @dataclass(frozen=True)
@@ -47,8 +59,12 @@ class Faults:
         return name in self.active
 
     def names(self) -> list[str]:
-        """The fault names switched on, sorted."""
-        return sorted(self.active)
+        """The fault names switched on, sorted (behaviours are not faults)."""
+        return sorted(n for n in self.active if n not in BEHAVIOURS)
+
+    def behaviour(self, name: str) -> str:
+        """The value of behaviour `name`: as switched on, else its default."""
+        return self.active.get(name) or BEHAVIOURS[name][1][0]
 
     def seconds(self, name: str) -> float:
         """The value of a seconds-valued fault (its default when given without one); 0 when off."""
@@ -74,7 +90,10 @@ def parse_faults(values: list[str], environ: Mapping[str, str] | None = None) ->
             continue
         name, _, value = item.partition("=")
         name = name.strip()
-        if name not in KNOWN:
+        if name in BEHAVIOURS and value.strip() not in BEHAVIOURS[name][1]:
+            choices = ", ".join(BEHAVIOURS[name][1])
+            raise ValueError(f"bad demo shop behaviour {item!r}: {name} takes one of {choices}")
+        if name not in KNOWN and name not in BEHAVIOURS:
             unknown.append(name)
             continue
         active[name] = value.strip()
