@@ -242,6 +242,24 @@ def link_findings(checked: Sequence[CheckedLink]) -> list[Finding]:
             continue
         what = "image" if c.link.kind == "image" else "link"
         label = f" {c.link.text!r}" if c.link.text else ""
+        problem = c.link.problem if v.verdict == "malformed" else None
+        if problem and not problem.startswith("it is a relative link"):
+            # Not a URL at all (http://[bad): reported as the crawler reports it on a page.
+            out[(c.message, c.link.url)] = finding(
+                "malformed_link",
+                Severity.WARNING,
+                c.link.url,
+                c.message,
+                f"The {c.message} email's {what}{label} ({c.link.url!r}) cannot be opened: {problem}. "
+                "Correct the link in the email template.",
+                key=f"{c.link.kind}\x1f{c.link.text}",
+                text=c.link.text,
+                link_kind=c.link.kind,
+                parts=[c.link.source],
+                verdict="malformed",
+                problem=problem,
+            )
+            continue
         out[(c.message, c.link.url)] = finding(
             "email_broken_link",
             Severity.ERROR,

@@ -3,10 +3,17 @@
 Parsing uses the standard library's `email` package with `policy.default` (RFC 5322/6532, decoded
 headers). Real mail is messy, so nothing here raises on a malformed message: an unknown charset is
 decoded leniently, an unparsable date becomes None, a broken address header yields no address.
+
+Links are read as a mail client reads them: quoted-printable soft line breaks are joined (by the
+`email` package, when the part declares it) and so are `format=flowed` soft line breaks (RFC 3676);
+HTML entities are decoded, in attributes (`href="...&#x3D;..."`) and in the URLs of a text part a
+template escaped as HTML; tabs and newlines inside an `href` are dropped, as browsers drop them.
+A URL that cannot be opened at all is kept, with its `problem`, for the check to report.
 """
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +26,7 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
+from auditor.crawl.urls import MalformedURL, normalise, resolve
 from auditor.mail.render import html_to_text
 
 # Headers naming who a message was delivered to, besides To and Cc (set by the receiving MTA).
@@ -38,6 +46,25 @@ class Link:
     text: str
     source: Literal["html", "text"]
     kind: Literal["link", "image"]
+
+    @property
+    def problem(self) -> str | None:
+        """Why no mail client can open this link (a malformed or a relative URL), or None."""
+        return url_problem(self.url)
+
+
+def url_problem(url: str) -> str | None:
+    """Why a link in an email cannot be opened, or None when it is an absolute URL that parses."""
+    try:
+        if url[:8].lower().startswith(("http://", "https://")):
+            normalise(url)
+            return None
+        absolute = resolve("http://mail.invalid/", url)
+    except MalformedURL as e:
+        return str(e)
+    if absolute.startswith("http://mail.invalid/"):
+        return "it is a relative link, and an email has no page to resolve it against"
+    return None
 
 
 @dataclass(frozen=True)
@@ -164,8 +191,30 @@ def _body(msg: EmailMessage, subtype: str) -> str:
     except (LookupError, UnicodeError):  # an unknown or lying charset: decode leniently
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    if not isinstance(content, str):
+        return ""
     # SMTP's CRLF line ends are transport; a check's patterns should see plain newlines.
-    return content.replace("\r\n", "\n") if isinstance(content, str) else ""
+    content = content.replace("\r\n", "\n")
+    if subtype == "plain" and str(part.get_param("format", "")).lower() == "flowed":
+        content = _unflow(content, delsp=str(part.get_param("delsp", "")).lower() == "yes")
+    return content
+
+
+def _unflow(text: str, *, delsp: bool) -> str:
+    """A `format=flowed` text as a mail client shows it: a line ending in a space goes on."""
+    out: list[str] = []
+    pending = ""
+    for line in text.split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing (RFC 3676 4.4)
+        if line.endswith(" ") and line != "-- ":
+            pending += line[:-1] if delsp else line
+        else:
+            out.append(pending + line)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return "\n".join(out)
 
 
 def _html_links(html: str) -> list[Link]:
@@ -175,6 +224,9 @@ def _html_links(html: str) -> list[Link]:
     for node in LexborHTMLParser(html).css("a[href], img[src]"):
         is_link = node.tag == "a"
         url = (node.attributes.get("href" if is_link else "src") or "").strip()
+        if "\n" in url or "\t" in url or "\r" in url:
+            # A mailer wrapping a long line inside an href: browsers drop tabs and newlines in URLs.
+            url = url.replace("\n", "").replace("\t", "").replace("\r", "")
         text = node.text(deep=True, separator=" ") if is_link else node.attributes.get("alt")
         if url and url != "#" and not url.lower().startswith(_NOT_FETCHABLE):
             out.append(
@@ -186,7 +238,11 @@ def _html_links(html: str) -> list[Link]:
 def _text_links(text: str) -> list[Link]:
     out: list[Link] = []
     for m in _TEXT_URL.finditer(text):
-        url = m.group(0).rstrip(_TRAILING)
+        url = m.group(0)
+        if "&" in url:
+            # A text part rendered by an HTML-escaping template: `&amp;` and `&#x3D;` mean & and =.
+            url = htmllib.unescape(url)
+        url = url.rstrip(_TRAILING)
         # A closing parenthesis belongs to the URL only when the URL opened one: "(see https://x/a)".
         while url.endswith(")") and url.count(")") > url.count("("):
             url = url[:-1].rstrip(_TRAILING)
