@@ -273,6 +273,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{args.config}: valid ({len(settings.sites)} site(s), {len(settings.checks)} check(s), "
         f"{len(settings.audits)} audit(s))"
     )
+    warnings = settings.warnings()
+    for w in warnings:
+        print(f"  warning: {w}")
+    if warnings:
+        print(f"{len(warnings)} warning(s): the config works as it is; fix them if they are not what you meant")
     return ExitCode.OK
 
 

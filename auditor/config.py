@@ -11,13 +11,15 @@ passwords, tokens, keys, alert channel URLs), written in the file or from `${ENV
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -116,6 +118,9 @@ class HostConfig(_Model):
     cookies: dict[str, str] = {}
 
 
+# Check kinds that read the site's mailbox and cannot run without one.
+MAILBOX_KINDS = frozenset({"email", "contact-form", "newsletter"})
+
 DEFAULT_CUSTOMER_EMAIL = "audit+{id}@example.com"
 DEFAULT_CUSTOMER_NAME = "Ada Auditor"
 
@@ -182,10 +187,51 @@ def check_email_pattern(v: str) -> str:
 
 
 def check_http_url(v: str) -> str:
-    parts = urlsplit(v.strip())
+    """An http(s) URL whose host could be looked up: a DNS name, an IP address or `localhost`."""
+    try:
+        parts = urlsplit(v.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        raise ValueError(f"is not a valid URL ({e}), got {v!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"must be an http(s) URL with a host, got {v!r}")
+    host = parts.hostname or ""
+    problem = host_problem(host)
+    if problem:
+        raise ValueError(f"has an invalid host {host!r} ({problem}), got {v!r}")
     return v.strip()
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` cannot be a host name or address, or None when it can."""
+    import ipaddress
+
+    if not host:
+        return "it is empty"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if not all(labels):
+        return "it has an empty label (two dots in a row, or a leading dot)"
+    for label in labels:
+        try:
+            ascii_label = label.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            return f"{label!r} is not a valid international domain name"
+        if not _LABEL.match(ascii_label):
+            return f"{label!r} may only have letters, digits and inner hyphens"
+    if len(name) > 253:
+        return "longer than 253 characters"
+    if name.replace(".", "").isdigit():
+        return "it looks like an IP address but is not one"
+    return None
 
 
 class CheckConfig(BaseModel):
@@ -291,6 +337,38 @@ class Settings:
         name = self.audits[audit].site or next(iter(self.sites))
         return name, self.sites[name]
 
+    def warnings(self) -> list[Problem]:
+        """What is valid but probably not what was meant: an audit whose failures reach nobody, an
+        email check on a site without a mailbox. `auditor validate` prints them and still passes."""
+        found: list[Problem] = []
+        channels = self.model.alerts.channels
+        for name, audit in self.audits.items():
+            if not any(not c.audits or name in c.audits for c in channels.values()):
+                found.append(
+                    Problem(
+                        f"audits.{name}",
+                        "no alert channel hears about this audit: its failures are recorded but nobody "
+                        "is told; add one under [alerts.channels] (or list this audit in a channel's "
+                        "`audits`)",
+                    )
+                )
+            site_name = audit.site or next(iter(self.sites), None)
+            site = self.sites.get(site_name) if site_name else None
+            if site is None or site.mailbox is not None:
+                continue
+            for check in audit.checks:
+                spec = self.checks.get(check)
+                if spec is not None and spec.kind in MAILBOX_KINDS:
+                    found.append(
+                        Problem(
+                            f"checks.{check}",
+                            f"the {spec.kind} check reads the shop's emails, but site {site_name!r} has no "
+                            f"mailbox, so it will end as `error`: add [sites.{site_name}.mailbox] "
+                            '(kind = "sink" or kind = "imap")',
+                        )
+                    )
+        return found
+
     def redact(self, text: str) -> str:
         """`text` with every secret value replaced by asterisks."""
         for s in sorted(self.secrets, key=len, reverse=True):
@@ -336,15 +414,14 @@ def from_dict(
     data = _expand(data, env, (), problems, secrets)
     _secret_values(data, (), secrets)
     try:
-        model = SettingsModel.model_validate(data)
+        model = strict(SettingsModel, data)
     except ValidationError as e:
         problems.extend(_problems(e))
         # Keep going with the entries that are valid, so the cross references and the check
         # kinds' own options are reported too, in the same pass.
         model = _valid_entries(data)
-    names = {k: set(v) if isinstance(v, dict) else set() for k, v in data.items()}
-    checks = _check_specs(model, problems, source.parent if source else Path.cwd())
-    _cross_check(model, names, problems)
+    checks = _check_specs(data, model, problems, source.parent if source else Path.cwd())
+    _cross_check(data, model, problems)
     if problems:
         raise ConfigError(problems, str(source) if source else "")
     return Settings(model=model, checks=checks, source=source, secrets=frozenset(s for s in secrets if s))
@@ -379,12 +456,49 @@ def _expand(
     return _ENV_REF.sub(sub, value)
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def strict(model: type[_M], data: Any) -> _M:
+    """`data` validated as `model` without coercion: TOML has real booleans, numbers and dates, so
+    `allow_orders = "yes"` or `max_pages = "10"` is a mistake to report, never a guess. Validated
+    as JSON, where strict mode still reads dates and enum values from strings."""
+    return model.model_validate_json(json.dumps(data, default=_json_default), strict=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+_TYPE_NAMES = {
+    "bool_type": "true or false (a TOML boolean, without quotes)",
+    "int_type": "a whole number (without quotes)",
+    "float_type": "a number (without quotes)",
+    "string_type": "a string (in quotes)",
+    "list_type": 'a list, like ["a", "b"]',
+    "dict_type": "a table (a [section] or { key = value })",
+    "model_type": "a table (a [section] or { key = value })",
+    "model_attributes_type": "a table (a [section] or { key = value })",
+}
+
+
+def _shown(value: Any, loc: list[str]) -> str:
+    if secret_place(tuple(loc)):
+        return REDACTED
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
     out = []
     for err in e.errors():
         loc = [*prefix, *(str(x) for x in err["loc"])]
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] in _TYPE_NAMES:
+            msg = f"must be {_TYPE_NAMES[err['type']]}, got {_shown(err.get('input'), loc)}"
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling against the README's config reference)"
         elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # A section chosen by its `kind` (a mailbox, a ledger): say which kinds exist.
@@ -400,66 +514,109 @@ def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
 
 
 def _valid_entries(data: dict[str, Any]) -> SettingsModel:
-    """A model of only the sites, checks and audits that are valid on their own."""
+    """A model of only the sections and entries that are valid on their own."""
     sections: dict[str, Any] = {}
     for key, cls in (("sites", SiteConfig), ("checks", CheckConfig), ("audits", AuditConfig)):
         raw = data.get(key)
         good: dict[str, Any] = {}
         for name, value in raw.items() if isinstance(raw, dict) else ():
             try:
-                good[name] = cls.model_validate(value)
+                good[name] = strict(cls, value)
             except ValidationError:
                 continue
         sections[key] = good
+    try:
+        sections["alerts"] = strict(AlertsConfig, data.get("alerts", {}))
+    except ValidationError:
+        sections["alerts"] = AlertsConfig()
     return SettingsModel.model_construct(**sections)
 
 
-def _check_specs(model: SettingsModel, problems: list[Problem], base_dir: Path) -> dict[str, CheckSpec]:
+_CHECK_KEYS = frozenset(CheckConfig.model_fields)
+
+
+def _check_specs(
+    data: dict[str, Any], model: SettingsModel, problems: list[Problem], base_dir: Path
+) -> dict[str, CheckSpec]:
+    """Every check's kind options, validated even when its own keys (`timeout_s`...) are wrong, so
+    that every problem of every check is in the one report."""
     from auditor import registry
 
     specs: dict[str, CheckSpec] = {}
-    for name, cc in model.checks.items():
-        cls = registry.get(cc.kind)
+    raw_checks = data.get("checks")
+    for name, raw in raw_checks.items() if isinstance(raw_checks, dict) else ():
+        if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+            continue  # the section's own validation said what is wrong
+        kind = raw["kind"]
+        cls = registry.get(kind)
         if cls is None:
             known = ", ".join(registry.kinds())
-            problems.append(
-                Problem(f"checks.{name}.kind", f"unknown check kind {cc.kind!r} (known: {known})")
-            )
+            problems.append(Problem(f"checks.{name}.kind", f"unknown check kind {kind!r} (known: {known})"))
             continue
         try:
-            options = cls.Options.model_validate(cc.option_values())
+            options = strict(cls.Options, {k: v for k, v in raw.items() if k not in _CHECK_KEYS})
         except ValidationError as e:
             problems.extend(_problems(e, ("checks", name)))
             continue
         # What only the kind can judge, e.g. that a named scenario exists in its folders.
         for p in cls.config_problems(options, base_dir):
             problems.append(Problem(".".join(x for x in ("checks", name, p.path) if x), p.message))
-        specs[name] = CheckSpec(name, cc.kind, options, list(cc.needs), cc.timeout_s, cc.description)
+        cc = model.checks.get(name)
+        if cc is not None:
+            specs[name] = CheckSpec(name, kind, options, list(cc.needs), cc.timeout_s, cc.description)
     return specs
 
 
-def _cross_check(model: SettingsModel, names: dict[str, set[str]], problems: list[Problem]) -> None:
-    """References between sections; `names` has every entry's name, valid or not."""
-    checks, sites = names.get("checks", set()), names.get("sites", set())
-    for name, cc in model.checks.items():
-        for i, need in enumerate(cc.needs):
+def _section(data: dict[str, Any], section: str) -> dict[str, Any]:
+    raw = data.get(section)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _names(data: dict[str, Any], section: str) -> set[str]:
+    raw = data.get(section)
+    return set(raw) if isinstance(raw, dict) else set()
+
+
+def _strings(value: Any) -> list[tuple[int, str]]:
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _cross_check(data: dict[str, Any], model: SettingsModel, problems: list[Problem]) -> None:
+    """References between sections, read from the raw data so that an entry with another problem
+    still has its references checked in the same pass."""
+    checks, sites, audits = _names(data, "checks"), _names(data, "sites"), _names(data, "audits")
+    raw_checks = _section(data, "checks")
+    graph: dict[str, list[str]] = {}
+    for name, raw in raw_checks.items():
+        needs = _strings(raw.get("needs")) if isinstance(raw, dict) else []
+        for i, need in needs:
             if need not in checks:
-                problems.append(Problem(f"checks.{name}.needs.{i}", f"no check named {need!r}"))
+                problems.append(Problem(f"checks.{name}.needs.{i}", _unknown_name("check", need, checks)))
             elif need == name:
                 problems.append(Problem(f"checks.{name}.needs.{i}", "a check cannot need itself"))
-    cycle = find_cycle({n: [d for d in c.needs if d in model.checks] for n, c in model.checks.items()})
+        graph[name] = [d for _, d in needs if d in checks]
+    cycle = find_cycle(graph)
     if cycle:
         problems.append(Problem("checks", "`needs` form a cycle: " + " -> ".join(cycle)))
-    for name, audit in model.audits.items():
-        for i, check in enumerate(audit.checks):
+    raw_audits = _section(data, "audits")
+    for name, raw in raw_audits.items():
+        if not isinstance(raw, dict):
+            continue
+        for i, check in _strings(raw.get("checks")):
             if check not in checks:
-                problems.append(Problem(f"audits.{name}.checks.{i}", f"no check named {check!r}"))
-        if audit.site is not None and audit.site not in sites:
-            problems.append(Problem(f"audits.{name}.site", f"no site named {audit.site!r}"))
-        if audit.site is None and len(sites) != 1:
+                problems.append(Problem(f"audits.{name}.checks.{i}", _unknown_name("check", check, checks)))
+        site = raw.get("site")
+        if isinstance(site, str) and site not in sites:
+            problems.append(Problem(f"audits.{name}.site", _unknown_name("site", site, sites)))
+        if site is None and len(sites) != 1:
             what = "no site is configured" if not sites else "there are several sites"
             problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
-    problems.extend(model.alerts.problems(checks=checks, audits=names.get("audits", set())))
+    problems.extend(model.alerts.problems(checks=checks, audits=audits))
+
+
+def _unknown_name(what: str, name: str, known: set[str]) -> str:
+    listed = ", ".join(sorted(known)) or "none are configured"
+    return f"no {what} named {name!r} (known: {listed})"
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:

@@ -51,15 +51,15 @@ def test_it_reports_every_problem_at_once_with_its_key_path() -> None:
     assert len(found) >= 4
 
 
-def test_it_checks_cross_references_once_the_shape_is_valid() -> None:
+def test_it_names_unknown_checks_in_needs_and_audits_and_lists_the_known_ones() -> None:
     found = problems(
         minimal(
-            checks={"links": {"kind": "crawl", "needs": ["ghost"]}},
+            checks={"links": {"kind": "crawl", "needs": ["ghost"]}, "shop": {"kind": "crawl"}},
             audits={"nightly": {"checks": ["links", "missing"]}},
         )
     )
-    assert "checks.links.needs.0: no check named 'ghost'" in found
-    assert "audits.nightly.checks.1: no check named 'missing'" in found
+    assert "checks.links.needs.0: no check named 'ghost' (known: links, shop)" in found
+    assert "audits.nightly.checks.1: no check named 'missing' (known: links, shop)" in found
 
 
 def test_it_reports_a_needs_cycle() -> None:
@@ -206,3 +206,110 @@ def test_a_base_url_from_the_environment_shows_in_findings_each_listed_once(tmp_
     assert stored is not None
     assert [f.url for f in stored.findings] == [f"{base}/status/404"]
     assert "tok-8f2a-secret" in site.secrets_seen
+
+
+def test_it_takes_toml_types_as_they_are_and_says_what_was_expected() -> None:
+    data = minimal()
+    data["sites"]["shop"] |= {"allow_orders": "yes", "crawl": {"max_pages": "10"}}
+    data["checks"]["links"] |= {"fragments": "no", "max_depth": 2.5}
+    found = problems(data)
+    assert (
+        "sites.shop.allow_orders: must be true or false (a TOML boolean, without quotes), got 'yes'" in found
+    )
+    assert "sites.shop.crawl.max_pages: must be a whole number (without quotes), got '10'" in found
+    assert "checks.links.fragments: must be true or false (a TOML boolean, without quotes), got 'no'" in found
+    assert "checks.links.max_depth: must be a whole number (without quotes), got 2.5" in found
+
+
+def test_a_wrong_secret_value_is_not_repeated_in_the_problem() -> None:
+    data = minimal()
+    data["sites"]["shop"]["headers"] = {"Authorization": 1234567}
+    assert "sites.shop.headers.Authorization: must be a string (in quotes), got **********" in problems(data)
+
+
+def test_every_option_of_every_check_is_reported_with_the_cross_references_in_one_error() -> None:
+    found = problems(
+        {
+            "sites": {"shop": {"base_url": "https://shop.example.com", "crawl": {"request_timeout_s": -1}}},
+            "checks": {
+                "links": {"kind": "crawl", "timeout_s": "soon", "request_timeout_s": -5, "max_pagez": 1},
+                "more": {"kind": "crawl", "retries": 99, "needs": ["ghost"]},
+            },
+            "audits": {"nightly": {"checks": ["links", "missing"], "schedule": "every day"}},
+        }
+    )
+    assert "sites.shop.crawl.request_timeout_s: Input should be greater than 0" in found
+    assert any(p.startswith("checks.links.timeout_s: must be a number") for p in found)
+    assert "checks.links.request_timeout_s: Input should be greater than 0" in found
+    assert any(p.startswith("checks.links.max_pagez: unknown key") for p in found)
+    assert any(p.startswith("checks.more.retries:") for p in found)
+    assert "checks.more.needs.0: no check named 'ghost' (known: links, more)" in found
+    assert "audits.nightly.checks.1: no check named 'missing' (known: links, more)" in found
+    assert any(p.startswith("audits.nightly.schedule: not a valid cron") for p in found)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "why"),
+    [
+        ("https://exa mple.com/", "may only have letters, digits and inner hyphens"),
+        ("https://shop..example.com/", "empty label"),
+        ("https://-shop.example.com/", "may only have letters, digits and inner hyphens"),
+        ("https://999.1.1.1/", "looks like an IP address"),
+        ("https://shop.example.com:99999/", "not a valid URL"),
+        ("https://[::1/", "not a valid URL"),
+    ],
+)
+def test_it_reports_an_invalid_host_in_the_base_url(base_url: str, why: str) -> None:
+    data = minimal()
+    data["sites"]["shop"]["base_url"] = base_url
+    [problem] = problems(data)
+    assert problem.startswith("sites.shop.base_url: ") and why in problem
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8000", "https://[::1]:8443/", "https://bücher.example/", "http://localhost"],
+)
+def test_it_accepts_addresses_international_names_and_localhost(base_url: str) -> None:
+    data = minimal()
+    data["sites"]["shop"]["base_url"] = base_url
+    assert config.from_dict(data, environ={}).sites["shop"].base_url == base_url
+
+
+def test_validate_warns_of_an_audit_nobody_hears_about_and_an_email_check_without_mailbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.cli import main
+
+    path = tmp_path / "auditor.toml"
+    path.write_text(
+        """
+[sites.shop]
+base_url = "https://shop.example.com"
+
+[checks.links]
+kind = "crawl"
+
+[checks.mail]
+kind = "email"
+needs = ["links"]
+
+[audits.nightly]
+checks = ["links", "mail"]
+
+[audits.quiet]
+checks = ["links"]
+
+[alerts.channels.ops]
+url = "json://127.0.0.1:8123/hook"
+audits = ["nightly"]
+"""
+    )
+    assert main(["--config", str(path), "validate"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: audits.quiet: no alert channel hears about this audit" in out
+    assert (
+        "warning: checks.mail: the email check reads the shop's emails, but site 'shop' has no mailbox" in out
+    )
+    assert "audits.nightly: no alert channel" not in out
+    assert "2 warning(s)" in out

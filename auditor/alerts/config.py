@@ -61,6 +61,9 @@ class ChannelConfig(_Model):
                 "must be an Apprise URL such as 'mailto://user:pass@smtp.example.com?to=ops@example.com' "
                 "or 'slack://TokenA/TokenB/TokenC/#alerts'"
             )
+        problem = apprise_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     def wants(self, audit: str, check: str, severity: str) -> bool:
@@ -70,6 +73,60 @@ class ChannelConfig(_Model):
         if self.checks and check not in self.checks:
             return False
         return _SEVERITY_RANK.get(severity, 1) >= _SEVERITY_RANK[self.min_severity]
+
+
+def apprise_problem(url: str) -> str | None:
+    """Why Apprise cannot use `url`, found by parsing it (nothing is sent), or None when it can.
+
+    The URL holds the service's credentials, so the message never repeats it nor any part of it.
+    """
+    import logging
+
+    import apprise
+
+    reasons: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            reasons.append(record.getMessage())
+
+    logger = logging.getLogger("apprise")
+    handler, propagate = _Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    except Exception as e:  # a plugin that raises on a hostile URL is still a bad URL, not our crash
+        plugin, reasons = None, [*reasons, type(e).__name__]
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    if plugin:
+        return None
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in _schemes():
+        return (
+            f"Apprise knows no service {scheme + '://'!r}: see https://github.com/caronc/apprise/wiki "
+            "for each service's URL (mailto://, slack://, json://, ntfys://, msteams://, ...)"
+        )
+    pieces = {p for p in re.split(r"[/:@?&=#,]+", url) if len(p) >= 3}
+    why = [r for r in reasons if not any(p in r for p in pieces)]
+    detail = f" ({'; '.join(why)})" if why else ""
+    return (
+        f"Apprise cannot use this {scheme}:// URL{detail}: check it against the service's page "
+        "on https://github.com/caronc/apprise/wiki"
+    )
+
+
+def _schemes() -> set[str]:
+    from apprise import Apprise
+
+    details = Apprise().details()
+    found: set[str] = set()
+    for service in details.get("schemas", []):
+        for key in ("protocols", "secure_protocols"):
+            found.update(str(p).lower() for p in service.get(key) or ())
+    return found
 
 
 class CheckAlertPolicy(_Model):

@@ -148,3 +148,33 @@ def test_references_to_unknown_checks_and_audits_are_problems() -> None:
         Problem("alerts.channels.ops.checks", "no check named 'nope' (known: links)"),
         Problem("alerts.channels.ops.audits", "no audit named 'weekly' (known: nightly)"),
     ]
+
+
+def test_a_channel_url_apprise_cannot_parse_is_a_problem_at_validate_without_repeating_it() -> None:
+    found = errors(
+        """
+        [alerts.channels.team]
+        url = "slack://s3cr3tTokenA"
+        [alerts.channels.typo]
+        url = "slak://TokenA/TokenB/TokenC"
+        [alerts.channels.empty]
+        url = "json://"
+        """
+    )
+    by_path = dict(found)
+    assert by_path["channels.team.url"].startswith("Value error, Apprise cannot use this slack:// URL")
+    assert "s3cr3tTokenA" not in by_path["channels.team.url"]
+    assert by_path["channels.typo.url"].startswith("Value error, Apprise knows no service 'slak://'")
+    assert by_path["channels.empty.url"].startswith("Value error, Apprise cannot use this json:// URL")
+
+
+def test_channel_urls_apprise_can_use_pass() -> None:
+    config = alerts(
+        """
+        [alerts.channels.hook]
+        url = "json://127.0.0.1:9/never-listening"
+        [alerts.channels.mail]
+        url = "mailto://user:pass@smtp.example.com?to=ops@example.com"
+        """
+    )
+    assert sorted(config.channels) == ["hook", "mail"]
