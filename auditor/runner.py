@@ -15,7 +15,7 @@ import secrets
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -362,7 +362,7 @@ class _Execution:
         return (remaining, True) if remaining < spec.timeout_s else (spec.timeout_s, False)
 
     def _finalized(self, check: str, f: Finding) -> Finding:
-        return self._clean(f.finalize(check, self.run.base_url))
+        return self._clean(f.finalize(check, self.run.base_url, self.run.volatile_values()))
 
     async def _execute(self, spec: CheckSpec, outputs: dict[str, Any], *, hold: bool = False) -> CheckResult:
         cls = registry.get(spec.kind)
@@ -435,6 +435,9 @@ class _Execution:
         """The finding with every configured secret redacted (URLs, messages, evidence)."""
         if not self.settings.secrets:
             return f
+        # A copy: a check may emit the same object again (the crawler does, with more sources), and
+        # finalizing a redacted URL again gave it a second fingerprint, so it was listed twice.
+        f = replace(f)
         r = self.settings.redact
         f.url, f.message = r(f.url), r(f.message)
         f.source = r(f.source) if f.source else f.source
