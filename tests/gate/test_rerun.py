@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from pydantic import BaseModel
 
 from auditor import config
@@ -15,6 +16,8 @@ from auditor.registry import register
 from auditor.report.view import Gating
 from auditor.results import CheckResult, Finding, RunResult, Severity, Status
 from auditor.runner import RunOptions, run_audit
+from auditor.store import PaymentMark, Store
+from auditor.store.marks import CURRENT
 
 ATTEMPTS: dict[str, int] = {}
 
@@ -162,3 +165,66 @@ async def test_the_time_budget_cuts_checks_and_the_gate_cannot_pass(tmp_path: Pa
     verdict = decide(run, Gating())
     assert verdict.code == 3 and verdict.budget_exceeded
     assert "time budget exceeded" in verdict.line()
+
+
+class MarkingOptions(BaseModel):
+    then: str = "hang"  # after the payment step: "hang" past the time limit, or "raise"
+
+
+@register
+class MarkingCheck(Check[MarkingOptions]):
+    """Reaches a payment step as a scenario does (the mark through the run's context), then breaks."""
+
+    kind = "test-marks-payment"
+    Options = MarkingOptions
+
+    async def run(self, ctx: CheckContext) -> CheckResult:
+        key = f"{ctx.run_id}:{self.name}"
+        ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+        marking = CURRENT.get()
+        assert marking is not None, "the runner gives every check its marking"
+        marking.record("shop-checkout", "Pay", "ada@example.com")
+        if self.options.then == "raise":
+            raise RuntimeError("the browser crashed after the click")
+        await asyncio.sleep(60)
+        return CheckResult()
+
+
+@pytest.mark.parametrize("then", ["hang", "raise"])
+async def test_a_check_that_reached_its_payment_step_is_never_re_run_however_it_ended(
+    tmp_path: Path, then: str
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        checks = {"buy": {"kind": "test-marks-payment", "then": then, "timeout_s": 1}}
+        run = await gate_run(tmp_path, checks, recorder=store)
+        buy = by_name(run)["buy"]
+        assert attempts(run, "buy") == 1
+        assert buy.derived_status() == Status.ERROR and buy.stats["payment_submitted"] == 1
+        assert (
+            buy.outputs["customer"] == {"email": "ada@example.com"} and buy.outputs["payment_step"] == "Pay"
+        )
+        assert "it had reached the step 'Pay'" in (buy.message or "")
+        (mark,) = store.marks_for_run(run.id)
+        assert (mark.check, mark.scenario, mark.email) == ("buy", "shop-checkout", "ada@example.com")
+    finally:
+        store.close()
+
+
+async def test_a_later_process_given_the_same_run_refuses_a_check_that_reached_its_payment_step(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first = Store.open(url)
+    first.record_payment_mark(PaymentMark.now("run-1", "buy", "shop-checkout", "Pay", "ada@example.com"))
+    first.close()
+    store = Store.open(url)  # another process, a worker picking the run up again
+    try:
+        checks = {"buy": {"kind": "test-marks-payment"}}
+        run = await gate_run(tmp_path, checks, recorder=store, run_id="run-1")
+        buy = by_name(run)["buy"]
+        assert "run-1:buy" not in ATTEMPTS
+        assert buy.derived_status() == Status.ERROR and "not run again" in (buy.message or "")
+        assert buy.stats["payment_submitted"] == 1
+    finally:
+        store.close()
