@@ -40,6 +40,8 @@ _SECRET_KEY = re.compile(
     r"(.*[_-])?(password|passwd|pass|secret|token|api[_-]?key|key|auth|authorization|credentials?|dsn)",
     re.IGNORECASE,
 )
+# URLs that are credentials themselves: a database's (its password), a dead man's switch's (its id).
+_SECRET_URLS = frozenset({"database_url", "heartbeat_url", "webhook_url"})
 # Sections whose every value is a secret: `headers` and `cookies` of a site or host.
 _SECRET_SECTIONS = frozenset({"headers", "cookies"})
 # Shorter than this, a value is no credential and would only blank out noise (`1`, `on`, a port).
@@ -54,7 +56,7 @@ def secret_place(path: tuple[str, ...]) -> bool:
         return True
     if path[0] == "alerts" and len(path) >= 4 and path[1] == "channels" and path[3] == "url":
         return True
-    return path[-1] == "database_url" or _SECRET_KEY.fullmatch(path[-1]) is not None
+    return path[-1] in _SECRET_URLS or _SECRET_KEY.fullmatch(path[-1]) is not None
 
 
 def _secret_values(value: Any, path: tuple[str, ...], out: set[str]) -> None:

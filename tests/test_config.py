@@ -170,8 +170,15 @@ def test_an_environment_value_is_a_secret_only_where_secrets_go() -> None:
     shop["base_url"] = "${SHOP_URL}"
     shop["headers"] = {"X-Token": "${SHOP_TOKEN}"}
     data["alerts"] = {"channels": {"ops": {"url": "json://127.0.0.1:${HOOK_PORT}/hook"}}}
-    env = {"SHOP_URL": "https://shop.example.com", "SHOP_TOKEN": "tok-8f2a", "HOOK_PORT": "8123"}
+    data["scheduler"] = {"heartbeat_url": "https://hc-ping.com/${HC_UUID}"}
+    env = {
+        "SHOP_URL": "https://shop.example.com",
+        "SHOP_TOKEN": "tok-8f2a",
+        "HOOK_PORT": "8123",
+        "HC_UUID": "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278",
+    }
     settings = config.from_dict(data, environ=env)
+    assert settings.redact("pinged 5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278") == "pinged **********"
     assert settings.redact("https://shop.example.com/offers/ sent tok-8f2a") == (
         "https://shop.example.com/offers/ sent **********"
     )
