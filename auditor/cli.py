@@ -451,7 +451,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 def cmd_demo_shop(args: argparse.Namespace) -> int:
     from auditor.demo import serve
 
-    serve(args.port, args.smtp_host, args.smtp_port, demo_faults(args.fault))
+    serve(args.port, args.smtp_host, args.smtp_port, demo_faults(args.fault + args.behave))
     return ExitCode.OK
 
 
@@ -720,6 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME[=VALUE]",
         help="switch a fault on (repeatable; also $AUDITOR_DEMO_FAULTS)",
+    )
+    p.add_argument(
+        "--behave",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="switch a behaviour on, e.g. ledger=decimal (repeatable; not a fault)",
     )
     p.set_defaults(func=cmd_demo_shop)
     return parser
