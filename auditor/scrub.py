@@ -43,6 +43,8 @@ SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie",
 # Keys under which a list of cookies (each with a "value") is kept: Playwright's add_cookies params,
 # storage states, HAR-style request and response cookies.
 _COOKIE_LISTS = frozenset({"cookies"})
+# Pictures and fonts: no text to scrub (a screencast frame shows a typed test card as pixels).
+_PIXELS = (".jpeg", ".jpg", ".png", ".webp", ".gif", ".avif", ".ico", ".woff", ".woff2", ".ttf", ".otf")
 # Shorter values would mask noise (a one-letter header value is in every text).
 MIN_SECRET_LEN = 3
 # Base64 fragments of shorter secrets are too short to be told apart from other base64.
@@ -58,13 +60,13 @@ _HTML_NAMED = {
 }
 _JSON_SHORT = {'"': '\\\\"', "\\": "\\\\\\\\", "/": "\\\\/", "\n": "\\\\n", "\r": "\\\\r", "\t": "\\\\t"}
 
-# A run of digits in groups of digits separated by one space, dash, `+` or `%20` (raw, form-encoded).
-# Not inside a word or a hex string, nor a decimal; `%2C4242...` (an encoded separator) still counts.
-_DIGIT_RUN = re.compile(
-    r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9A-Za-z.]))"
-    r"[0-9]+(?:(?:[ \-+]|%20)[0-9]+)*"
-    r"(?![0-9A-Za-z]|\.[0-9])"
-)
+# A run of at least 12 digits, maybe separated by one space, dash, `+` or `%20` (raw, form-encoded).
+# Where it may start and end (not inside a word, a hex string or a decimal; `%2C4242...`, an encoded
+# separator, still counts) is checked on the match: a pattern that starts with a digit is searched
+# for fast, and a trace has a hundred thousand short numbers.
+_DIGIT_RUN = re.compile(r"[0-9](?:(?:[ \-+]|%20)?[0-9]){11,}")
+_WORD = re.compile(r"[0-9A-Za-z.]")
+_ENCODED_BEFORE = re.compile(r"%[0-9A-Fa-f]{2}")
 _SEPARATOR = re.compile(r"[ \-+]|%20")
 # What comes before and after a bare JSON number (`"wallTime":1718000000000,`): not a card, a number.
 _JSON_BEFORE = frozenset(":,[")
@@ -135,6 +137,62 @@ def secret_pattern(secret: str) -> str:
     return "".join("(?:" + "|".join(_char_forms(c)) + ")" for c in secret)
 
 
+# Letters and digits are never encoded (URL, form, JSON and HTML encoders leave them as they are), so
+# a secret's longest run of them is found with a plain substring search, and the whole pattern is
+# tried only around it: scrubbing costs about a substring search, not a regex at every position.
+_ANCHOR = re.compile(r"[A-Za-z0-9]+")
+MIN_ANCHOR_LEN = 3
+# The longest encoding of one character: `%F0%9F%98%80`, `\ud83d\ude00`.
+_MAX_ENCODED = 12
+
+
+@dataclass(frozen=True)
+class _Secret:
+    pattern: re.Pattern[str]
+    anchor: str
+    reach_before: int
+    reach_after: int
+
+    @classmethod
+    def of(cls, secret: str) -> _Secret:
+        runs = sorted(_ANCHOR.finditer(secret), key=lambda m: len(m.group(0)), reverse=True)
+        pattern = re.compile(secret_pattern(secret))
+        if not runs or len(runs[0].group(0)) < MIN_ANCHOR_LEN:
+            return cls(pattern, "", 0, 0)
+        best = runs[0]
+        return cls(
+            pattern, best.group(0), best.start() * _MAX_ENCODED, (len(secret) - best.end()) * _MAX_ENCODED
+        )
+
+    def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        if not self.anchor:
+            yield from (m.span() for m in self.pattern.finditer(text))
+            return
+        i = text.find(self.anchor)
+        while i != -1:
+            lo = max(0, i - self.reach_before)
+            hi = min(len(text), i + len(self.anchor) + self.reach_after)
+            yield from (m.span() for m in self.pattern.finditer(text, lo, hi))
+            i = text.find(self.anchor, i + 1)
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    spans.sort()
+    out, last_end = [], 0
+    cur_start, cur_end = spans[0]
+    for start, end in spans[1:]:
+        if start <= cur_end:
+            cur_end = max(cur_end, end)
+            continue
+        out += [text[last_end:cur_start], REDACTED]
+        last_end = cur_end
+        cur_start, cur_end = start, end
+    out += [text[last_end:cur_start], REDACTED, text[cur_end:]]
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Scrubber:
     """Masks a run's secrets in text, JSON data, files and Playwright traces."""
@@ -142,25 +200,19 @@ class Scrubber:
     secrets: frozenset[str] = frozenset()
     # Lower-case names of headers whose value is masked whatever it is (beyond SENSITIVE_HEADERS).
     header_names: frozenset[str] = frozenset()
-    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
-    _bytes_pattern: re.Pattern[bytes] | None = field(init=False, repr=False, compare=False, default=None)
+    _finders: tuple[_Secret, ...] = field(init=False, repr=False, compare=False, default=())
+    _fragments: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     _headers: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
-    _header_hint: re.Pattern[str] = field(init=False, repr=False, compare=False, default=re.compile("$^"))
+    _header_hint: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         values = sorted({s for s in self.secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
-        alternatives = [secret_pattern(s) for s in values]
-        alternatives += [
-            re.escape(f) for s in values if len(s) >= MIN_BASE64_LEN for f in _base64_fragments(s)
-        ]
+        object.__setattr__(self, "_finders", tuple(_Secret.of(v) for v in values))
+        fragments = {f for v in values if len(v) >= MIN_BASE64_LEN for f in _base64_fragments(v)}
+        object.__setattr__(self, "_fragments", tuple(sorted(fragments)))
         headers = SENSITIVE_HEADERS | {h.lower() for h in self.header_names}
         object.__setattr__(self, "_headers", headers)
-        hint = "|".join(re.escape(h) for h in sorted(headers | _COOKIE_LISTS))
-        object.__setattr__(self, "_header_hint", re.compile(hint, re.IGNORECASE))
-        if alternatives:
-            source = "|".join(alternatives)
-            object.__setattr__(self, "_pattern", re.compile(source))
-            object.__setattr__(self, "_bytes_pattern", re.compile(source.encode("utf-8")))
+        object.__setattr__(self, "_header_hint", tuple(sorted(headers | _COOKIE_LISTS)))
 
     @classmethod
     def for_site(cls, site: Any, secrets: Iterable[str] = ()) -> Scrubber:
@@ -174,7 +226,13 @@ class Scrubber:
 
     def known(self, text: str) -> str:
         """`text` with every known secret masked (card numbers it does not know are left alone)."""
-        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
+        spans = [span for finder in self._finders for span in finder.spans(text)]
+        for fragment in self._fragments:
+            i = text.find(fragment)
+            while i != -1:
+                spans.append((i, i + len(fragment)))
+                i = text.find(fragment, i + 1)
+        return _replace_spans(text, spans)
 
     def text(self, text: str, *, json_numbers: bool = False) -> str:
         """`text` with every known secret and every Luhn-valid card number masked.
@@ -183,14 +241,12 @@ class Scrubber:
         return _mask_cards(self.known(text), json_numbers=json_numbers)
 
     def raw(self, data: bytes) -> bytes:
-        """Binary `data` with every known secret masked (card numbers too, when it is text)."""
+        """Binary `data` with every known secret masked (card numbers too, when it is UTF-8 text)."""
         try:
-            decoded = data.decode("utf-8")
+            return self.text(data.decode("utf-8")).encode("utf-8")
         except UnicodeDecodeError:
-            if self._bytes_pattern is None:
-                return data
-            return self._bytes_pattern.sub(REDACTED.encode(), data)
-        return self.text(decoded).encode("utf-8")
+            # Undecodable bytes survive the round trip as they are; the secrets' UTF-8 is matched.
+            return self.known(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
     def finding(self, f: Finding) -> Finding:
         """`f` with every secret masked in its message and evidence, and the known ones in its URLs
@@ -239,7 +295,7 @@ class Scrubber:
         """Playwright's JSON-lines logs (trace.trace, trace.network) scrubbed line by line."""
         out = []
         for line in text.split("\n"):
-            if line and self._header_hint.search(line):
+            if line and any(h in line.lower() for h in self._header_hint):
                 try:
                     line = json.dumps(self.data(json.loads(line)), ensure_ascii=False, separators=(",", ":"))
                 except ValueError:
@@ -265,8 +321,8 @@ class Scrubber:
         """One member of a trace zip, scrubbed by what it is."""
         if name.endswith((".trace", ".network", ".stacks")):
             return self.json_lines(data.decode("utf-8", errors="replace")).encode("utf-8")
-        if name.endswith((".jpeg", ".jpg", ".png", ".webp", ".gif", ".woff", ".woff2")):
-            return data if self._bytes_pattern is None else self._bytes_pattern.sub(REDACTED.encode(), data)
+        if name.endswith(_PIXELS):
+            return data
         return self.raw(data)
 
 
@@ -287,15 +343,19 @@ def _mask_cards(text: str, *, json_numbers: bool) -> str:
 
 def _mask_run(m: re.Match[str], json_numbers: bool) -> str:
     run = m.group(0)
-    groups, start = [], 0
+    text, start, end = m.string, m.start(), m.end()
+    if start and _WORD.match(text, start - 1) and not _ENCODED_BEFORE.match(text, max(0, start - 3), start):
+        return run
+    if end < len(text) and (text[end].isalnum() or (text[end] == "." and text[end + 1 : end + 2].isdigit())):
+        return run
+    groups, at = [], 0
     for sep in _SEPARATOR.finditer(run):
-        groups.append((start, sep.start()))
-        start = sep.end()
-    groups.append((start, len(run)))
+        groups.append((at, sep.start()))
+        at = sep.end()
+    groups.append((at, len(run)))
     if sum(e - s for s, e in groups) < 12:
         return run
     if json_numbers and len(groups) == 1:
-        text, start, end = m.string, m.start(), m.end()
         before = text[max(0, start - 8) : start].rstrip()[-1:]
         after = text[end : end + 8].lstrip()[:1]
         if before in _JSON_BEFORE and (after in _JSON_AFTER or after == ""):

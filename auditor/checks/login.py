@@ -34,6 +34,7 @@ from auditor.mail.message import Message
 from auditor.registry import register
 from auditor.results import Artifact, CheckResult, Finding, Severity, Status
 from auditor.scenarios.customer import Customer
+from auditor.scenarios.fixtures import Card
 from auditor.scenarios.loader import find
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.run import apply_site_access, run_scenario
@@ -337,7 +338,8 @@ class LoginCheck(Check[LoginOptions]):
             raise NotUsable(str(e)) from e
         first = creds.name.split()[0] if creds.name.split() else creds.name
         customer = Customer(creds.email, creds.name, first, creds.password, id=f"{ctx.run_id}-login")
-        scrubber = Scrubber.for_site(ctx.site, {*keyring_of(ctx.resources).values(), creds.password})
+        secrets = {*keyring_of(ctx.resources).values(), creds.password, *Card().numbers}
+        scrubber = Scrubber.for_site(ctx.site, secrets)
         with Evidence(ctx.report_dir / ctx.name, scrubber) as evidence:
             outcome = await run_scenario(
                 spec,

@@ -36,7 +36,8 @@ def forms(secret: str) -> dict[str, str]:
         "json": json.dumps(secret)[1:-1],
         "json-utf8": json.dumps(secret, ensure_ascii=False)[1:-1],
         "html": html.escape(secret),
-        "html-refs": "".join(f"&#{ord(c)};" for c in secret),
+        # Encoders leave letters and digits as they are; every other character as a reference.
+        "html-refs": "".join(c if c.isascii() and c.isalnum() else f"&#{ord(c)};" for c in secret),
     }
 
 
@@ -134,14 +135,18 @@ def test_it_rewrites_every_member_of_a_trace(tmp_path: Path) -> None:
         "trace.network": json.dumps({"request": {"headers": [{"name": "Cookie", "value": "sid=1"}]}}) + "\n",
         "resources/post.dat": "email=a%40b.test&password=" + quote_plus(secret) + "&card=4242+4242+4242+4242",
         "resources/page.html": f"<input value='{html.escape(secret)}'>",
-        "resources/shot.jpeg": b"\xff\xd8" + secret.encode() + b"\x00\xff",
+        "resources/blob.bin": b"\xff\xd8" + secret.encode() + b"\x00\xff",
     }
+    screencast = b"\xff\xd8 pixels \xff\xd9"
     with zipfile.ZipFile(src, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
+        z.writestr("resources/frame.jpeg", screencast)
     Scrubber(secrets=frozenset({secret})).trace(src, dst)
     with zipfile.ZipFile(dst) as z:
-        assert sorted(z.namelist()) == sorted(members)
+        assert sorted(z.namelist()) == sorted([*members, "resources/frame.jpeg"])
+        assert z.read("resources/frame.jpeg") == screencast
+        assert z.read("resources/blob.bin") == b"\xff\xd8" + REDACTED.encode() + b"\x00\xff"
         for name in members:
             data = z.read(name)
             assert secret.encode() not in data and quote_plus(secret).encode() not in data, name

@@ -16,10 +16,10 @@ GUEST_CHECKOUT = load_dirs([bundled_dir()])["guest-checkout"]
 
 @scenario("noted-checkout", places_order=True, description="guest-checkout, noting the typed password.")
 async def noted_checkout(
-    page: Any, context: Any, site: Any, customer: Customer, outputs: dict, step: Any
+    page: Any, context: Any, site: Any, customer: Customer, outputs: dict, step: Any, card: Any
 ) -> None:
     note = Path(os.environ["AUDITOR_TEST_PASSWORD_FILE"])
     await asyncio.to_thread(note.write_text, customer.password, encoding="utf-8")
     await GUEST_CHECKOUT.func(
-        page=page, context=context, site=site, customer=customer, outputs=outputs, step=step
+        page=page, context=context, site=site, customer=customer, outputs=outputs, step=step, card=card
     )
