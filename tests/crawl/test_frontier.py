@@ -138,3 +138,77 @@ def test_every_not_visited_reason_names_the_limit_a_user_configures() -> None:
         "depth_skipped": "max_depth",
         "trap_skipped": "max_urls_per_path",
     }
+
+
+def test_scope_and_paths_read_the_url_as_written_whatever_its_query_or_fragment_holds() -> None:
+    assert scope_prefix("https://shop.example/docs/a?x=/b?c/d") == "/docs/"
+    assert scope_prefix("https://shop.example/a/b#c/d#e") == "/a/"
+    assert scope_prefix("https://shop.example/a b/c") == "/a b/"
+    assert path_of("https://shop.example/to?u=http://x/y") == "/to?u=http://x/y"
+    assert path_of("shop.example/a") == "/a"
+
+
+def test_a_working_url_stops_collecting_sources_and_a_broken_one_keeps_up_to_the_cap() -> None:
+    f, _ = frontier()
+    ok = f.offer("https://shop.example/ok", "a[href]", HOME, 1)
+    assert ok is not None
+    ok.verdict = "ok"
+    assert ok.add_source("https://shop.example/p2") is False
+    assert ok.sources == [HOME] and ok.total == 2
+    dead = f.offer("https://shop.example/dead", "a[href]", HOME, 1)
+    assert dead is not None
+    dead.verdict = "broken"
+    dead.findings.append(object())  # type: ignore[arg-type]
+    assert dead.add_source("https://shop.example/p2") is True
+    assert dead.add_source("https://shop.example/p2") is False
+    for i in range(200):
+        dead.add_source(f"https://shop.example/p{i + 3}")
+    assert len(dead.sources) == 100
+    assert dead.total == 203
+
+
+def test_a_start_url_is_never_skipped_by_patterns_or_bounds() -> None:
+    f, stats = frontier(include=[re.compile("/shop/")], max_pages=1)
+    assert f.offer("https://shop.example/", "start", None, 0) is not None
+    assert f.offer("https://shop.example/landing", "start", None, 0) is not None
+    assert sum(stats.values()) == 0
+
+
+def test_counts_add_up_over_many_urls() -> None:
+    f, stats = frontier(max_depth=1)
+    f.offer("https://cdn.example/a", "img[src]", HOME, 1)
+    f.offer("https://cdn.example/b", "img[src]", HOME, 1)
+    f.offer("https://shop.example/x", "a[href]", HOME, 2)
+    f.offer("https://shop.example/y", "a[href]", HOME, 2)
+    assert stats["external"] == 2
+    assert stats["depth_skipped"] == 2
+
+
+def test_a_url_reached_at_last_is_no_longer_counted_as_skipped() -> None:
+    f, _ = frontier(max_depth=1)
+    f.offer("https://shop.example/x", "a[href]", HOME, 2)
+    f.offer("https://shop.example/x", "a[href]", HOME, 1)
+    assert not f.skipped("https://shop.example/x")
+    f.offer("https://shop.example/y", "a[href]", HOME, 2)
+    f.claim("https://shop.example/y", 1)
+    assert not f.skipped("https://shop.example/y")
+
+
+def test_a_target_records_how_it_was_reached_and_is_queued_itself() -> None:
+    f, _ = frontier()
+    t = f.offer("https://shop.example/a", "img[src]", HOME, 3)
+    assert t is not None
+    assert (t.url, t.depth, t.element) == ("https://shop.example/a", 3, "img[src]")
+    assert f.queue.get_nowait() is t
+    f.claim("https://shop.example/b", 4)
+    c = f.targets["https://shop.example/b"]
+    assert (c.url, c.depth, c.element) == ("https://shop.example/b", 4, "a[href]")
+
+
+def test_the_per_path_bound_counts_each_path_on_its_own() -> None:
+    f, stats = frontier(max_urls_per_path=1)
+    assert f.offer("https://shop.example/a?x=1", "a[href]", HOME, 1) is not None
+    assert f.offer("https://shop.example/b?x=1", "a[href]", HOME, 1) is not None
+    assert f.offer("https://shop.example/s?a=1?b", "a[href]", HOME, 1) is not None
+    assert f.offer("https://shop.example/s?a=2?b", "a[href]", HOME, 1) is None
+    assert stats["trap_skipped"] == 1
