@@ -362,7 +362,7 @@ class _Execution:
         return (remaining, True) if remaining < spec.timeout_s else (spec.timeout_s, False)
 
     def _finalized(self, check: str, f: Finding) -> Finding:
-        return self._clean(f.finalize(check, self.run.base_url, self.run.volatile_values()))
+        return self._clean(replace(f).finalize(check, self.run.base_url, self.run.volatile_values()))
 
     async def _execute(self, spec: CheckSpec, outputs: dict[str, Any], *, hold: bool = False) -> CheckResult:
         cls = registry.get(spec.kind)
