@@ -136,7 +136,7 @@ def _forms(value: str) -> set[str]:
 def _mask_known(text: str, known: list[str]) -> str:
     for value in known:
         for form in sorted(_forms(value), key=len, reverse=True):
-            if len(form) >= _MIN_KNOWN_INSIDE:
+            if len(form) >= _MIN_KNOWN_INSIDE and form in text:
                 pattern = rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])"
                 text = re.sub(pattern, lambda _m: TOKEN, text)
     return text

@@ -120,3 +120,40 @@ def test_finalizing_twice_keeps_the_fingerprint_and_the_real_url() -> None:
 def test_a_run_knows_its_own_values_from_its_checks_outputs() -> None:
     run = night(0, order="A-1042")
     assert set(run.volatile_values()) == {"run-000", "A-1042", "audit+run-000@x.test"}
+
+
+def test_five_crawls_of_a_shop_whose_dead_download_link_has_a_new_token_each_night_open_one_incident(
+    tmp_path: Path, store: Store, webhook: Webhook
+) -> None:
+    import asyncio
+
+    from auditor import config
+    from auditor.runner import RunOptions, run_audit
+    from tests.crawl.site import Site, page, serve
+
+    rnd = random.Random(15)
+    site = Site()
+    with serve(site.app) as base:
+        settings = config.from_dict(
+            {
+                "report_dir": str(tmp_path / "reports"),
+                "sites": {"shop": {"base_url": base}},
+                "checks": {"links": {"kind": "crawl", "external": False, "sitemap": False}},
+                "audits": {"nightly": {"checks": ["links"]}},
+                "alerts": {"channels": {"hook": {"url": webhook.url()}}},
+            },
+            environ={},
+        )
+        real = []
+        for _ in range(5):
+            token = signed(rnd, rnd.randint(1, 10**6))
+            site.pages = {"/": page(f"/download/{token}/")}
+            real.append(f"{base}/download/{token}/")
+            run = asyncio.run(run_audit(settings, "nightly", RunOptions(recorder=store)))
+            process_run(store, run, settings.model.alerts)
+            assert [(f.url, f.evidence["url"]) for f in run.findings] == [
+                (f"{base}/download/{{token}}/", real[-1])
+            ]
+    [incident] = store.list_incidents()
+    assert incident.consecutive_failures == 5
+    assert len(webhook.titles()) == 1
