@@ -152,6 +152,16 @@ class SiteConfig(_Model):
     def _http_url(cls, v: str) -> str:
         return check_http_url(v)
 
+    @field_validator("hosts")
+    @classmethod
+    def _host_names(cls, v: dict[str, HostConfig]) -> dict[str, HostConfig]:
+        for host in v:
+            name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+            problem = host_problem(name) or (None if not port or port.isdigit() else "its port is no number")
+            if problem:
+                raise ValueError(f"{host!r} is not a host name such as cdn.example.com ({problem})")
+        return v
+
     @field_validator("customer_email")
     @classmethod
     def _email_pattern(cls, v: str) -> str:

@@ -320,3 +320,13 @@ audits = ["nightly"]
     )
     assert "audits.nightly: no alert channel" not in out
     assert "2 warning(s)" in out
+
+
+def test_it_reports_invalid_hosts_in_host_sections_and_the_report_url() -> None:
+    data = minimal()
+    data["sites"]["shop"]["hosts"] = {"cdn..example.com": {}, "checkout.example.com:8443": {}}
+    data["alerts"] = {"report_url": "https://reports example.com/{run_id}/report.html"}
+    found = problems(data)
+    assert any(p.startswith("sites.shop.hosts: 'cdn..example.com' is not a host name") for p in found)
+    assert any(p.startswith("alerts.report_url: has an invalid host 'reports example.com'") for p in found)
+    assert len(found) == 2

@@ -1,8 +1,9 @@
 """The `[alerts]` section of `auditor.toml`: channels, thresholds, reminders and maintenance windows.
 
-Imports nothing of auditor's but `auditor.errors`, so `auditor.config` can make it a section of the
-settings. `${ENV}` references in channel URLs are expanded by `auditor.config` before this model
-sees them (and redacted from logs as secrets).
+Imports nothing of auditor's but `auditor.errors` at load time (`auditor.config` only inside a
+validator), so `auditor.config` can make it a section of the settings. `${ENV}` references in
+channel URLs are expanded by `auditor.config` before this model sees them (and redacted from logs
+as secrets). Channel URLs are parsed by Apprise when validated; nothing is sent.
 """
 
 from __future__ import annotations
@@ -237,6 +238,10 @@ class AlertsConfig(_Model):
             raise ValueError(
                 "report_url must contain {run_id}, e.g. https://reports.example.com/{run_id}/report.html"
             )
+        if v is not None and v.lower().startswith(("http://", "https://")):
+            from auditor.config import check_http_url
+
+            check_http_url(v.replace("{run_id}", "run"))
         return v
 
     def policy(self, check: str, *, external: bool = False) -> Policy:
