@@ -2,8 +2,14 @@
 
 Checks run concurrently as far as `needs` allows, each under its own time limit. A check whose
 needs did not pass is `skip`; an exception in a check is `error`, never a crash of the run.
-Findings are recorded as they are emitted (a killed run keeps them); then the run is finished in
-the store and the reports are written.
+Findings are recorded as they are emitted (a killed run keeps them); then the reports are written
+and the run is finished in the store.
+
+Whatever fails in auditor's own handling after a check (keeping a finding, the store, a report,
+the progress display) is contained where it happened: the finding is kept in a degraded form, the
+failed write is retried when the run ends, and the run ends as `error` with the reason in
+`RunResult.internal_errors`. A run that was started in the store is always finished there, unless
+the store itself is what failed (then the next auditor command marks it interrupted).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from auditor import registry
 from auditor.browser.launch import SharedBrowser
 from auditor.check import CheckContext
 from auditor.config import CheckSpec, Settings, SiteConfig
+from auditor.containment import clean, degraded, safe_text
 from auditor.errors import InfrastructureError, NothingMatched
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status, worst
 from auditor.scrub import Keyring
@@ -182,36 +189,65 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
         started_at=started,
     )
     run.report_dir = opts.report_dir or settings.report_root() / run.id
-    run.report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run.report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InfrastructureError(
+            f"cannot create the report folder {run.report_dir}: {e.strerror or e}; "
+            "make it writable, or choose another with --report-dir or `report_dir` in the config"
+        ) from e
     execution = _Execution(settings, run, site, site_name, opts, RunResources(settings, site, opts.recorder))
     if opts.recorder:
+        # Before this, nothing is stored, so a failure here is a plain StoreError (exit 3).
         await asyncio.to_thread(opts.recorder.start_run, run)
-    if opts.progress:
-        opts.progress.run_started(run, [s.name for s in specs])
     try:
+        execution.tell("run_started", run, [s.name for s in specs])
         await execution.run_all(specs)
         order = {s.name: i for i, s in enumerate(specs)}
-        run.checks.sort(key=lambda c: order[c.name])
+        run.checks.sort(key=lambda c: order.get(c.name, len(order)))
         overall = worst([c.derived_status() for c in run.checks])
         # A run whose every check was skipped found nothing wrong (RunStatus has no `skip`).
         run.status = RunStatus.PASS if overall == Status.SKIP else RunStatus(overall.value)
     except asyncio.CancelledError:
         run.status = RunStatus.INTERRUPTED
         raise
+    except Exception as e:
+        log.error("run %s stopped on an internal error:\n%s", run.id, traceback.format_exc())
+        execution.internal(f"the run stopped early on an internal error: {type(e).__name__}: {e}")
     finally:
-        run.finished_at = datetime.now(UTC)
-        try:
-            await execution.resources.close()
-        except Exception:
-            log.warning("closing the run's resources failed:\n%s", traceback.format_exc())
-        await execution.finish()
-        if opts.write_reports:
-            from auditor.report import write_reports
-
-            write_reports(run, run.report_dir)
-        if opts.progress:
-            opts.progress.run_finished(run)
+        await execution.conclude()
     return run
+
+
+def internal_error(run: RunResult, what: str) -> None:
+    """Note that something inside auditor failed during `run`: the run then ends as `error`
+    (an interrupted run stays `interrupted`)."""
+    run.internal_errors.append(safe_text(what))
+    if run.status != RunStatus.INTERRUPTED:
+        run.status = RunStatus.ERROR
+
+
+def finish_again(run: RunResult, recorder: Recorder | None, *, write_reports: bool = True) -> None:
+    """Store and report `run` again after a step that follows it (alerts) changed its status.
+    Never raises: a failure is logged and noted in the run."""
+    if recorder is not None:
+        try:
+            recorder.finish_run(run)
+        except Exception as e:
+            log.error("the database could not record the end of run %s:\n%s", run.id, traceback.format_exc())
+            internal_error(
+                run, f"the database could not record the end of run {run.id}: {type(e).__name__}: {e}"
+            )
+    if write_reports and run.report_dir is not None:
+        from auditor.report import write_reports as write
+
+        try:
+            write(run, run.report_dir)
+        except Exception as e:
+            log.error("the reports of run %s could not be written:\n%s", run.id, traceback.format_exc())
+            internal_error(
+                run, f"the reports could not be written to {run.report_dir}: {type(e).__name__}: {e}"
+            )
 
 
 def _tolerant(kind: str) -> bool:
@@ -291,6 +327,9 @@ class _Execution:
     deadline: float | None = None
     # Checks that placed an order or paid, or need one that did: never re-run.
     ordered: set[str] = field(default_factory=set)
+    # Findings and check results the store refused once: tried again when the run ends.
+    unstored: list[Finding] = field(default_factory=list)
+    unfinished: list[CheckResult] = field(default_factory=list)
 
     async def run_all(self, specs: list[CheckSpec]) -> None:
         loop = asyncio.get_running_loop()
@@ -310,6 +349,34 @@ class _Execution:
 
     async def _run_one(self, spec: CheckSpec) -> None:
         needed = [await self.results[n] for n in spec.needs]
+        held: dict[str, Finding] = {}
+        try:
+            result = await self._outcome(spec, needed, held)
+        except Exception as e:
+            # Our bug in handling the check's result: the check still ends, with what it found.
+            log.error("handling the result of check %s failed:\n%s", spec.name, traceback.format_exc())
+            self.internal(f"handling the result of check {spec.name} failed: {type(e).__name__}: {e}")
+            result = CheckResult(
+                status=Status.ERROR,
+                findings=list(held.values()),
+                message=safe_text(f"internal error while handling its result: {type(e).__name__}: {e}"),
+            )
+            result.name, result.kind = spec.name, spec.kind
+            result.started_at = result.finished_at = datetime.now(UTC)
+            if any(f.severity == Severity.ERROR for f in result.findings):
+                result.status = Status.FAIL
+        self.run.checks.append(result)
+        if self.opts.recorder:
+            await self._flush()
+            await self._store("record the result of check " + spec.name, self._finish_check, result)
+        self.tell("check_finished", result)
+        self.results[spec.name].set_result(result)
+
+    async def _outcome(
+        self, spec: CheckSpec, needed: list[CheckResult], held: dict[str, Finding]
+    ) -> CheckResult:
+        """Run `spec` (or skip it), with its one re-run when the run allows it; `held` collects the
+        findings kept so far, so that a failure in handling them loses none."""
         failed = [r.name for r in needed if not _satisfies(r, _tolerant(spec.kind))]
         # Only a run that re-runs checks needs to know (it may load the scenario files to find out).
         orders = self.opts.rerun_failed and (
@@ -323,10 +390,11 @@ class _Execution:
             outputs = {r.name: r.outputs for r in needed}
             rerun = self._may_rerun(orders, needed)
             # Findings of an attempt that may be re-run are held back: only the final one is recorded.
-            result = await self._execute(spec, outputs, hold=rerun)
+            result = await self._execute(spec, outputs, hold=rerun, emitted=held)
             if rerun and _worth_rerunning(result):
                 log.info("check %s %s; re-running it once", spec.name, result.derived_status())
-                second = await self._execute(spec, outputs, hold=True)
+                held = {}
+                second = await self._execute(spec, outputs, hold=True, emitted=held)
                 if second.derived_status() in (Status.PASS, Status.WARN):
                     second = flaky(result, second, self.run.base_url)
                     second.findings = [self._finalized(spec.name, f) for f in second.findings]
@@ -339,13 +407,7 @@ class _Execution:
                 self.pending.extend(result.findings)
         if orders or _paid(result):
             self.ordered.add(spec.name)
-        self.run.checks.append(result)
-        if self.opts.recorder:
-            await self._flush()
-            await asyncio.to_thread(self.opts.recorder.finish_check, self.run.id, result)
-        if self.opts.progress:
-            self.opts.progress.check_finished(result)
-        self.results[spec.name].set_result(result)
+        return result
 
     def _may_rerun(self, orders: bool, needed: list[CheckResult]) -> bool:
         """Re-run only what is safe and meaningful to repeat: no order or payment in it or before it,
@@ -362,12 +424,33 @@ class _Execution:
         return (remaining, True) if remaining < spec.timeout_s else (spec.timeout_s, False)
 
     def _finalized(self, check: str, f: Finding) -> Finding:
-        return self._clean(replace(f).finalize(check, self.run.base_url, self.run.volatile_values()))
+        """`f` ready to store and show; if that fails (our bug), a degraded copy that still says it."""
+        try:
+            # A copy: the check may keep and emit its object again (the crawler does), unmasked.
+            final = replace(f).finalize(check, self.run.base_url, self.run.volatile_values())
+            return clean(self._clean(final))
+        except Exception as e:
+            kind = safe_text(getattr(f, "kind", "?"))
+            log.error(
+                "check %s: finding %s could not be kept whole:\n%s", check, kind, traceback.format_exc()
+            )
+            self.internal(
+                f"check {check}: a {kind} finding could not be kept whole ({type(e).__name__}: {e}); "
+                "it is kept without its evidence"
+            )
+            return self._clean(degraded(f, check, self.run.base_url, e))
 
-    async def _execute(self, spec: CheckSpec, outputs: dict[str, Any], *, hold: bool = False) -> CheckResult:
+    async def _execute(
+        self,
+        spec: CheckSpec,
+        outputs: dict[str, Any],
+        *,
+        hold: bool = False,
+        emitted: dict[str, Finding] | None = None,
+    ) -> CheckResult:
         cls = registry.get(spec.kind)
         assert cls is not None, f"config validation let an unknown kind through: {spec.kind}"
-        emitted: dict[str, Finding] = {}
+        emitted = {} if emitted is None else emitted
 
         def emit(f: Finding) -> None:
             f = self._finalized(spec.name, f)
@@ -375,11 +458,8 @@ class _Execution:
             if not hold:
                 self.pending.append(f)
 
-        progress = self.opts.progress
-
         def report_progress(**counters: Any) -> None:
-            if progress:
-                progress.check_progress(spec.name, counters)
+            self.tell("check_progress", spec.name, counters)
 
         ctx = CheckContext(
             run_id=self.run.id,
@@ -394,8 +474,7 @@ class _Execution:
             site_name=self.site_name,
             config_dir=self.settings.base_dir,
         )
-        if progress:
-            progress.check_started(spec.name, spec.kind)
+        self.tell("check_started", spec.name, spec.kind)
         started, t0 = datetime.now(UTC), time.monotonic()
         limit, by_budget = self._limit(spec)
         budget = f"the run's time budget of {self.opts.time_budget_s or 0:g} s (--time-budget)"
@@ -417,6 +496,10 @@ class _Execution:
         except Exception as e:
             log.error("check %s crashed:\n%s", spec.name, traceback.format_exc())
             result = CheckResult(status=Status.ERROR, message=f"internal error: {type(e).__name__}: {e}")
+        if not isinstance(result, CheckResult):
+            what = type(result).__name__
+            log.error("check %s returned a %s, not a CheckResult", spec.name, what)
+            result = CheckResult(status=Status.ERROR, message=f"internal error: the check returned a {what}")
         for f in result.findings:
             emit(f)
         result.findings = list(emitted.values())
@@ -427,7 +510,7 @@ class _Execution:
         result.started_at, result.finished_at = started, datetime.now(UTC)
         result.duration_s = time.monotonic() - t0
         if result.message:
-            result.message = self.settings.redact(result.message)
+            result.message = safe_text(self.settings.redact(str(result.message)))
         result.outputs = self._clean_data(result.outputs)
         return result
 
@@ -451,21 +534,106 @@ class _Execution:
         cleaned: dict[str, Any] = json.loads(self.settings.redact(json.dumps(data, default=str)))
         return cleaned
 
+    def internal(self, what: str) -> None:
+        internal_error(self.run, what)
+
+    def tell(self, event: str, *args: Any) -> None:
+        """Pass one event to the progress display; a display that fails is switched off, not fatal."""
+        progress = self.opts.progress
+        if progress is None:
+            return
+        try:
+            getattr(progress, event)(*args)
+        except Exception as e:
+            log.error("the progress display failed on %s:\n%s", event, traceback.format_exc())
+            self.opts.progress = None
+            self.internal(f"the progress display failed ({type(e).__name__}: {e}) and was switched off")
+
+    async def _store(self, what: str, write: Any, *args: Any) -> bool:
+        """One write to the store; a failure is noted (the caller keeps what to retry), never raised."""
+        try:
+            await asyncio.to_thread(write, *args)
+        except Exception as e:
+            log.error("the database could not %s:\n%s", what, traceback.format_exc())
+            self.internal(f"the database could not {what}: {type(e).__name__}: {e}")
+            return False
+        return True
+
+    def _finish_check(self, result: CheckResult) -> None:
+        assert self.opts.recorder is not None
+        try:
+            self.opts.recorder.finish_check(self.run.id, result)
+        except Exception:
+            self.unfinished.append(result)
+            raise
+
     async def _flush(self) -> None:
         if not self.pending or not self.opts.recorder:
             return
         batch, self.pending = self.pending, []
-        await asyncio.to_thread(self.opts.recorder.record_findings, self.run.id, batch)
+        n = len(batch)
+        if not await self._store(
+            f"record {n} finding(s)", self.opts.recorder.record_findings, self.run.id, batch
+        ):
+            # Kept for one more try when the run ends (recording the same finding twice updates it).
+            self.unstored.extend(batch)
 
     async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
             await self._flush()
 
-    async def finish(self) -> None:
+    async def conclude(self) -> None:
+        """End the run whatever happened: resources closed, findings stored, reports written, the
+        run finished in the store. Each step is tried even if an earlier one failed."""
+        run = self.run
+        run.finished_at = datetime.now(UTC)
+        if run.internal_errors and run.status != RunStatus.INTERRUPTED:
+            run.status = RunStatus.ERROR
+        try:
+            await self.resources.close()
+        except Exception:
+            log.warning("closing the run's resources failed:\n%s", traceback.format_exc())
         if self.flusher:
             self.flusher.cancel()
             await asyncio.gather(self.flusher, return_exceptions=True)
-        if self.opts.recorder:
-            await self._flush()
-            await asyncio.to_thread(self.opts.recorder.finish_run, self.run)
+        recorder = self.opts.recorder
+        if recorder:
+            await self._retry_unstored(recorder)
+        written = self._write_reports()
+        if recorder and not await self._store(f"record the end of run {run.id}", recorder.finish_run, run):
+            run.internal_errors.append(
+                f"run {run.id} may still show as running in the database; the next auditor command on "
+                "this host marks it interrupted"
+            )
+            if written:
+                self._write_reports()
+        self.tell("run_finished", run)
+
+    async def _retry_unstored(self, recorder: Recorder) -> None:
+        await self._flush()
+        if self.unstored:
+            batch, self.unstored = self.unstored, []
+            n = len(batch)
+            what = f"record {n} finding(s) on a second try; they are in the reports only"
+            await self._store(what, recorder.record_findings, self.run.id, batch)
+        for result in self.unfinished[:]:
+            self.unfinished.remove(result)
+            await self._store(
+                f"record the result of check {result.name} on a second try", self._finish_check, result
+            )
+
+    def _write_reports(self) -> bool:
+        """Write the run's reports; a failure is noted in the run, never raised."""
+        if not self.opts.write_reports or self.run.report_dir is None:
+            return False
+        from auditor.report import write_reports
+
+        try:
+            write_reports(self.run, self.run.report_dir)
+        except Exception as e:
+            log.error("the reports of run %s could not be written:\n%s", self.run.id, traceback.format_exc())
+            what = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
+            self.internal(f"the reports could not be written to {self.run.report_dir}: {what}")
+            return False
+        return True
