@@ -30,7 +30,10 @@ class ExitCode(IntEnum):
 
 
 def exit_code_for(run: RunResult) -> ExitCode:
-    """1 when the site is broken; else 3 when something could not be checked; else 0."""
+    """3 when auditor itself failed during the run (its results may be incomplete); else 1 when the
+    site is broken; else 3 when something could not be checked; else 0."""
+    if run.internal_errors:
+        return ExitCode.INFRASTRUCTURE
     statuses = {c.derived_status() for c in run.checks}
     if Status.FAIL in statuses:
         return ExitCode.FAILURES
@@ -102,22 +105,53 @@ def execute(
         )
         run = asyncio.run(run_audit(settings, audit, opts))
         if alerts:
-            from auditor.alerts import notify_after_run
-
-            notify_after_run(store, run, settings.model.alerts)  # never raises
+            _alert(store, run, settings)
     finally:
         store.close()
     print_summary(run)
     return run, exit_code_for(run)
 
 
+def _alert(store: Any, run: RunResult, settings: Settings) -> None:
+    """Notify the alert channels about `run`. A channel that could not send, or alerting that
+    failed, is an internal error: the run ends as `error` (exit 3), stored and reported so."""
+    from auditor.alerts.process import process_run
+    from auditor.runner import finish_again, internal_error
+
+    config = settings.model.alerts
+    report_url = config.report_url.replace("{run_id}", run.id) if config.report_url else None
+    try:
+        sent = process_run(store, run, config, report_url=report_url)
+        problems = [
+            f"alert channel {n.channel!r} could not send the {n.event} message: {n.error}"
+            for n in sent
+            if not n.ok
+        ]
+    except Exception as e:
+        logging.getLogger("auditor.alerts").exception("alerts for run %s could not be processed", run.id)
+        problems = [f"the alerts of this run could not be processed: {type(e).__name__}: {e}"]
+    if problems:
+        for problem in problems:
+            internal_error(run, settings.redact(problem))
+        finish_again(run, store)
+
+
 def print_summary(run: RunResult, out: Any = None, limit: int = 20) -> None:
     """What broke, where, and where the report is: the lines a person reads first."""
+    from auditor.containment import safe_text
+    from auditor.report.view import cut_short, internal_note
+
     out = out or sys.stdout
     stats = run.stats()
     print(f"\n{run.status.upper()}: audit {run.audit!r} on {run.base_url} (run {run.id})", file=out)
+    if run.internal_errors:
+        print(f"  {internal_note(run)}", file=out)
+        for problem in run.internal_errors:
+            print(f"  ! {safe_text(problem)}", file=out)
+    for line in cut_short(run):
+        print(f"  {safe_text(line)}", file=out)
     for c in run.checks:
-        msg = f": {c.message}" if c.message else ""
+        msg = f": {safe_text(c.message)}" if c.message else ""
         print(
             f"  {c.derived_status():<5} {c.name} ({c.kind}, {c.duration_s:.1f} s, "
             f"{len(c.findings)} finding(s)){msg}",
@@ -130,7 +164,7 @@ def print_summary(run: RunResult, out: Any = None, limit: int = 20) -> None:
             if f.source
             else ""
         )
-        print(f"  - {f.severity}: {f.kind}: {f.url}{where}", file=out)
+        print(safe_text(f"  - {f.severity}: {f.kind}: {f.url}{where}"), file=out)
     if len(ordered) > limit:
         print(f"  ... and {len(ordered) - limit} more finding(s) in the report", file=out)
     counts = ", ".join(f"{k} {v}" for k, v in stats.items())

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
-from collections.abc import Iterable
+import traceback
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from html import escape
 from pathlib import Path
 
+from auditor.containment import degraded, safe_text
 from auditor.report.html import render_html
 from auditor.report.json import render_json
 from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
-from auditor.report.view import Gating
-from auditor.results import RunResult
+from auditor.report.view import Gating, xml_safe
+from auditor.results import Finding, RunResult, RunStatus
+
+log = logging.getLogger("auditor.report")
 
 __all__ = [
     "Gating",
@@ -29,21 +38,106 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write report.json, report.html, junit.xml and summary.md into `directory` (created).
 
-    A gate passes its `gating` and `verdict` so junit.xml and summary.md say what fails it."""
+    A gate passes its `gating` and `verdict` so junit.xml and summary.md say what fails it.
+    A finding that a renderer cannot show (our bug) is shown without its evidence, and a report
+    that cannot be rendered at all is written as a short note; either is added to the run's
+    `internal_errors` (so the run ends as `error`). Only a folder or file that cannot be written
+    raises (OSError)."""
     directory.mkdir(parents=True, exist_ok=True)
-    contents = {
-        "json": ("report.json", render_json(run)),
-        "html": ("report.html", render_html(run, directory)),
-        "junit": ("junit.xml", render_junit(run, gating)),
-        "markdown": ("summary.md", render_markdown(run, gating, verdict)),
+    renderers: dict[str, tuple[str, Callable[[RunResult], str]]] = {
+        "json": ("report.json", render_json),
+        "html": ("report.html", lambda r: render_html(r, directory)),
+        "junit": ("junit.xml", lambda r: render_junit(r, gating)),
+        "markdown": ("summary.md", lambda r: render_markdown(r, gating, verdict)),
     }
+    contents = _render_all(run, renderers)
     paths: dict[str, Path] = {}
-    for key, (name, text) in contents.items():
+    for key, (name, _) in renderers.items():
         path = directory / name
         # A badly decoded page can leave lone surrogates in site text: keep writing, mark them.
-        path.write_text(text, encoding="utf-8", errors="replace")
+        path.write_text(contents[key], encoding="utf-8", errors="replace")
         paths[key] = path
     return paths
+
+
+def _render_all(
+    run: RunResult, renderers: dict[str, tuple[str, Callable[[RunResult], str]]]
+) -> dict[str, str]:
+    """Every report's text; a failure is contained to the findings that cause it, else to its report."""
+    failed: dict[str, Exception] = {}
+    texts: dict[str, str] = {}
+    for key, (_, render) in renderers.items():
+        try:
+            texts[key] = render(run)
+        except Exception as exc:
+            failed[key] = exc
+    if not failed:
+        return texts
+    for key, err in failed.items():
+        name, render = renderers[key]
+        trace = "".join(traceback.format_exception(err))
+        log.error("%s of run %s could not be rendered:\n%s", name, run.id, trace)
+        for f in _culprits(run, render):
+            _degrade(run, f, name)
+    # Again, every report: the run's status and internal errors changed, and each must say so.
+    for key, (name, render) in renderers.items():
+        try:
+            texts[key] = render(run)
+        except Exception as exc:
+            log.error("%s of run %s could not be rendered:\n%s", name, run.id, traceback.format_exc())
+            internal_error(
+                run, f"{name} could not be rendered ({type(exc).__name__}: {exc}); a note stands in"
+            )
+            texts[key] = _stand_in(key, run, exc)
+    return texts
+
+
+def _culprits(run: RunResult, render: Callable[[RunResult], str]) -> list[Finding]:
+    """The findings `render` fails on when each is rendered alone."""
+    bad = []
+    for check in run.checks:
+        for f in check.findings:
+            alone = replace(run, checks=[replace(check, findings=[f])])
+            try:
+                render(alone)
+            except Exception:
+                bad.append(f)
+    return bad
+
+
+def _degrade(run: RunResult, f: Finding, report: str) -> None:
+    """Put a bare copy of `f` (no evidence) where `f` was, and note it as an internal error."""
+    error = RuntimeError(f"{report} could not show it")
+    bare = degraded(f, f.check, run.base_url, error)
+    bare.fingerprint = f.fingerprint
+    for check in run.checks:
+        check.findings = [bare if x is f else x for x in check.findings]
+    internal_error(
+        run,
+        f"{report}: a {bare.kind} finding of {bare.check} could not be shown whole; "
+        "it is shown without its evidence",
+    )
+
+
+def _stand_in(key: str, run: RunResult, exc: Exception) -> str:
+    """A short report saying this report could not be rendered (each format stays valid)."""
+    what = safe_text(
+        f"auditor could not render this report ({type(exc).__name__}: {exc}); this is an auditor bug."
+    )
+    status = str(run.status)
+    if key == "json":
+        data = {"run": {"id": run.id, "audit": run.audit, "status": status}, "error": what}
+        return json.dumps({**data, "internal_errors": run.internal_errors}, indent=2) + "\n"
+    if key == "html":
+        return f"<!doctype html><meta charset=utf-8><title>{escape(status)}</title><p>{escape(what)}</p>\n"
+    if key == "junit":
+        suite = ET.Element("testsuite", name=xml_safe(run.audit), tests="1", errors="1", failures="0")
+        case = ET.SubElement(
+            suite, "testcase", classname=xml_safe(f"auditor.{run.audit}"), name="auditor: report"
+        )
+        ET.SubElement(case, "error", message=xml_safe(what), type="internal")
+        return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+    return f"## auditor: {status.upper()}\n\n{what}\n"
 
 
 def remove_run_reports(reports: Iterable[tuple[str, Path]]) -> tuple[int, list[str]]:
@@ -67,3 +161,10 @@ def remove_run_reports(reports: Iterable[tuple[str, Path]]) -> tuple[int, list[s
         else:
             removed += 1
     return removed, kept
+
+
+def internal_error(run: RunResult, what: str) -> None:
+    """Note an auditor failure in `run` (as the runner does): the run then ends as `error`."""
+    run.internal_errors.append(safe_text(what))
+    if run.status != RunStatus.INTERRUPTED:
+        run.status = RunStatus.ERROR

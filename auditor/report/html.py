@@ -8,7 +8,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from auditor.report.view import MAX_FINDINGS_PER_GROUP, MAX_SOURCES, check_views, headline
+from auditor.report.view import (
+    MAX_FINDINGS_PER_GROUP,
+    MAX_SOURCES,
+    check_views,
+    cut_short,
+    headline,
+    internal_note,
+)
 from auditor.results import RunResult
 
 _env = Environment(
@@ -36,6 +43,8 @@ def render_html(run: RunResult, directory: Path | None = None) -> str:
         run=run,
         stats=run.stats(),
         headline=headline(run),
+        cut_short=cut_short(run),
+        internal_note=internal_note(run),
         problems=[v for v in views if any(g.errors for g in v.groups)],
         warnings=[g for v in views for g in v.groups if g.warnings],
         checks=views,

@@ -32,6 +32,14 @@ def render_junit(run: RunResult, gating: Gating | None = None) -> str:
             outcome = _kind_case(suite, classname, group, gating)
             if outcome:
                 counts[outcome] += 1
+    if run.internal_errors:
+        # CI test views show errors apart from failures: auditor's own trouble is one of them.
+        counts["tests"] += 1
+        counts["errors"] += 1
+        case = _case(suite, classname, "auditor: internal errors", 0.0)
+        text = "\n".join(xml_safe(e) for e in run.internal_errors)
+        first = xml_safe(run.internal_errors[0])
+        ET.SubElement(case, "error", message=first, type="internal").text = text
     suite.set("tests", str(counts["tests"]))
     suite.set("failures", str(counts["failures"]))
     suite.set("errors", str(counts["errors"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.report.view import Gating, check_views, headline
+from auditor.report.view import Gating, check_views, cut_short, headline, internal_note
 from auditor.results import CheckResult, Finding, RunResult, Severity, Status
 
 # A step summary is read at a glance: list this many failures, then count the rest.
@@ -33,9 +33,14 @@ def render_markdown(run: RunResult, gating: Gating | None = None, verdict: str |
     ]
     if verdict:
         lines += [f"**{escape(verdict)}**", ""]
+    lines += [f"**[{str(run.status).upper()}]** {escape(headline(run))}", ""]
+    for line in cut_short(run):
+        lines += [f"> **Crawl cut short**: {escape(line)}", ""]
+    if run.internal_errors:
+        lines += [f"> **{escape(internal_note(run))}**", ">"]
+        lines += [f"> - {escape(e)}" for e in run.internal_errors[:MAX_FAILURE_LINES]]
+        lines.append("")
     lines += [
-        f"**[{str(run.status).upper()}]** {escape(headline(run))}",
-        "",
         "| Check | Status | Errors | Warnings | Time |",
         "| --- | --- | ---: | ---: | ---: |",
     ]

@@ -125,6 +125,38 @@ def artifact_href(path: Path, base: Path | None) -> str:
     return path.as_posix()
 
 
+def cut_short(run: RunResult) -> list[str]:
+    """One line per crawl that stopped before it visited everything (a `crawl_incomplete` finding):
+    "links: cut short, 358 URL(s) not visited (max_pages=500 reached: 358)"."""
+    lines = []
+    for f in run.findings:
+        if f.kind != "crawl_incomplete":
+            continue
+        ev = f.evidence if isinstance(f.evidence, dict) else {}
+        total, reasons = ev.get("not_visited"), ev.get("by_reason")
+        if isinstance(total, int) and total > 0:
+            why = ""
+            if isinstance(reasons, dict) and reasons:
+                why = " (" + "; ".join(f"{r}: {n}" for r, n in reasons.items()) + ")"
+            lines.append(f"{f.check}: cut short, {total} URL(s) not visited{why}")
+        else:
+            first = f.message.split(". ")[0].removeprefix("The crawl stopped short: ")
+            lines.append(f"{f.check}: cut short: {first}")
+    return lines
+
+
+def internal_note(run: RunResult) -> str:
+    """What a reader must know when auditor itself failed during the run ("" when it did not)."""
+    n = len(run.internal_errors)
+    if not n:
+        return ""
+    return (
+        f"auditor hit {n} internal error(s) during this run, so its results may be incomplete "
+        "(what was found is kept). This is an auditor problem, not the site's: see below, and the "
+        "log (run with -v) for the details."
+    )
+
+
 def headline(run: RunResult) -> str:
     """One sentence a shop owner reads first."""
     stats = run.stats()
@@ -136,6 +168,8 @@ def headline(run: RunResult) -> str:
         parts.append(f"{len(failed)} check(s) found problems customers would hit ({', '.join(failed)})")
     if crashed:
         parts.append(f"{len(crashed)} check(s) could not run ({', '.join(crashed)})")
+    if run.internal_errors:
+        parts.append(f"auditor hit {len(run.internal_errors)} internal error(s)")
     if not parts:
         parts.append("Every check passed" if not warnings else "Every check passed, with warnings")
     return f"{'; '.join(parts)}. {errors} error(s), {warnings} warning(s)."

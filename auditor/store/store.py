@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Delete, Engine, create_engine, delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from auditor.containment import degraded, json_safe, safe_text
 from auditor.errors import StoreError
 from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
 from auditor.store.incidents import IncidentStatus, IncidentStore
@@ -142,9 +143,42 @@ class Store(IncidentStore, MarkStore):
             )
 
     def record_findings(self, run_id: str, findings: list[Finding]) -> None:
-        """Write `findings` now; one already stored (same check and fingerprint) is updated."""
+        """Write `findings` now; one already stored (same check and fingerprint) is updated.
+
+        When the batch cannot be written, each finding is tried alone, and one that still fails is
+        stored without its evidence: a bad finding costs its evidence, never the others. Raises
+        StoreError when the database itself fails, or after the rest is stored, naming what was not."""
         if not findings:
             return
+        try:
+            self._write_findings(run_id, findings)
+            return
+        except OperationalError as exc:
+            raise _wrap(self.url, "record findings in", exc) from exc
+        except Exception as exc:
+            first: Exception = exc
+        lost: list[str] = []
+        for f in findings:
+            try:
+                self._write_findings(run_id, [f])
+                continue
+            except OperationalError as exc:
+                raise _wrap(self.url, "record findings in", exc) from exc
+            except Exception as exc:
+                try:
+                    bare = degraded(f, f.check, "", exc)
+                    bare.fingerprint = f.fingerprint  # the same problem, the same row and incident
+                    self._write_findings(run_id, [bare])
+                    lost.append(f"{f.kind} {f.url!r}: stored without its evidence ({type(exc).__name__})")
+                except Exception as again:
+                    lost.append(f"{f.kind} {f.url!r}: not stored ({type(again).__name__}: {again})")
+        if lost:
+            raise StoreError(
+                f"{len(lost)} of {len(findings)} finding(s) could not be stored whole "
+                f"({type(first).__name__}: {first}): " + "; ".join(safe_text(x) for x in lost[:5])
+            )
+
+    def _write_findings(self, run_id: str, findings: list[Finding]) -> None:
         with self._session.begin() as s:
             keys = {(f.check, f.fingerprint) for f in findings}
             existing = {
@@ -162,14 +196,15 @@ class Store(IncidentStore, MarkStore):
                     row = FindingRow(run_id=run_id, check=f.check, fingerprint=f.fingerprint)
                     s.add(row)
                     existing[(f.check, f.fingerprint)] = row
-                row.kind = f.kind
+                # Site text can hold what no database column takes (lone surrogates, NUL).
+                row.kind = safe_text(f.kind)
                 row.severity = str(f.severity)
-                row.url = f.url
-                row.source = f.source
-                row.sources = list(f.sources)
-                row.element = f.element
-                row.message = f.message
-                row.evidence = dict(f.evidence)
+                row.url = safe_text(f.url)
+                row.source = safe_text(f.source) if f.source is not None else None
+                row.sources = [safe_text(x) for x in f.sources]
+                row.element = safe_text(f.element) if f.element is not None else None
+                row.message = safe_text(f.message)
+                row.evidence = json_safe(dict(f.evidence))
 
     def finish_check(self, run_id: str, result: CheckResult) -> None:
         """Record the outcome of one check (inserted, or updated if recorded before)."""
@@ -180,12 +215,12 @@ class Store(IncidentStore, MarkStore):
                 s.add(row)
             row.kind = result.kind
             row.status = str(result.derived_status())
-            row.message = result.message
+            row.message = safe_text(result.message) if result.message is not None else None
             row.started_at = result.started_at
             row.finished_at = result.finished_at
             row.duration_s = result.duration_s
-            row.stats = dict(result.stats)
-            row.outputs = dict(result.outputs)
+            row.stats = json_safe(dict(result.stats))
+            row.outputs = json_safe(dict(result.outputs))
             row.artifacts = [{"name": a.name, "path": str(a.path), "kind": a.kind} for a in result.artifacts]
 
     def finish_run(self, run: RunResult) -> None:
@@ -196,7 +231,11 @@ class Store(IncidentStore, MarkStore):
                 raise StoreError(f"run {run.id} was never started in the store")
             row.status = str(run.status)
             row.finished_at = run.finished_at
-            row.stats = run.stats()
+            stats = run.stats()
+            if run.internal_errors:
+                # The count shows in `auditor runs`; what they were is in the run's report.json.
+                stats["internal_errors"] = len(run.internal_errors)
+            row.stats = json_safe(stats)
             row.report_dir = str(run.report_dir) if run.report_dir else row.report_dir
 
     def prune(self, before: datetime) -> Pruned:
