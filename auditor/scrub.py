@@ -259,17 +259,19 @@ class Scrubber:
 
     def data(self, value: Any) -> Any:
         """JSON-like `value` with header and cookie values masked and every string scrubbed."""
-        return self._walk(value, None)
+        return self._walk(value, None, self.text)
 
-    def _walk(self, value: Any, key: str | None) -> Any:
+    def _walk(self, value: Any, key: str | None, scrub: Callable[[str], str]) -> Any:
         if key is not None and key.lower() in self._headers and isinstance(value, (str, list)):
             return REDACTED if isinstance(value, str) else [REDACTED for _ in value]
         if isinstance(value, str):
-            return self.text(value)
+            return scrub(value)
         if isinstance(value, list):
             if key is not None and key.lower() in _COOKIE_LISTS:
-                return [_masked_value(v) if isinstance(v, dict) else self._walk(v, None) for v in value]
-            return [self._walk(v, None) for v in value]
+                return [
+                    _masked_value(v) if isinstance(v, dict) else self._walk(v, None, scrub) for v in value
+                ]
+            return [self._walk(v, None, scrub) for v in value]
         if isinstance(value, dict):
             name = value.get("name")
             secret_pair = isinstance(name, str) and name.lower() in self._headers and "value" in value
@@ -277,7 +279,7 @@ class Scrubber:
                 k: (
                     REDACTED
                     if secret_pair and k == "value"
-                    else self._walk(v, k if isinstance(k, str) else None)
+                    else self._walk(v, k if isinstance(k, str) else None, scrub)
                 )
                 for k, v in value.items()
             }
@@ -292,16 +294,24 @@ class Scrubber:
         return json.dumps(self.data(parsed), indent=2, ensure_ascii=False)
 
     def json_lines(self, text: str) -> str:
-        """Playwright's JSON-lines logs (trace.trace, trace.network) scrubbed line by line."""
+        """Playwright's JSON-lines logs (trace.trace, trace.network) scrubbed line by line.
+
+        Each line is scrubbed as text (masks keep JSON valid); a line that names a header or cookies
+        is then parsed to mask their values. Should the scrubbed line not parse, the original is
+        parsed and scrubbed string by string."""
         out = []
-        for line in text.split("\n"):
+        for raw in text.split("\n"):
+            line = self.text(raw, json_numbers=True)
             if line and any(h in line.lower() for h in self._header_hint):
                 try:
-                    line = json.dumps(self.data(json.loads(line)), ensure_ascii=False, separators=(",", ":"))
+                    masked = self._walk(json.loads(line), None, _same)
                 except ValueError:
-                    line = self.text(line, json_numbers=True)
-            else:
-                line = self.text(line, json_numbers=True)
+                    try:
+                        masked = self.data(json.loads(raw))
+                    except ValueError:
+                        out.append(line)
+                        continue
+                line = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
             out.append(line)
         return "\n".join(out)
 
@@ -326,13 +336,18 @@ class Scrubber:
         return self.raw(data)
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def _masked_value(cookie: dict[str, Any]) -> dict[str, Any]:
     return {k: (REDACTED if k == "value" else v) for k, v in cookie.items()}
 
 
 def _fresh(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     out = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    out.compress_type = zipfile.ZIP_DEFLATED
+    # Pictures are compressed already: deflating them again costs most of a trace's rewrite.
+    out.compress_type = zipfile.ZIP_STORED if info.filename.endswith(_PIXELS) else zipfile.ZIP_DEFLATED
     out.external_attr = info.external_attr
     return out
 
