@@ -58,11 +58,14 @@ class FaultCheck(Check[FaultOptions]):
             for p in o.dead
         ]
         findings += [
-            Finding("slow_page", Severity.WARNING, ctx.base_url.rstrip("/") + p, f"{p} is slow") for p in o.slow
+            Finding("slow_page", Severity.WARNING, ctx.base_url.rstrip("/") + p, f"{p} is slow")
+            for p in o.slow
         ]
         if o.unprintable:
             findings.append(
-                Finding("broken_link", Severity.ERROR, ctx.base_url, "evidence", evidence={"x": Unprintable()})
+                Finding(
+                    "broken_link", Severity.ERROR, ctx.base_url, "evidence", evidence={"x": Unprintable()}
+                )
             )
         if o.hostile_url:
             findings.append(Finding("email_broken_link", Severity.ERROR, o.hostile_url, "a dead link"))
@@ -114,7 +117,10 @@ def test_it_keeps_a_finding_whose_evidence_cannot_be_serialized_and_ends_the_run
     assert back.status == RunStatus.ERROR
     kept = {f.url: f for f in back.findings}
     assert set(kept) == {"http://127.0.0.1:9/gone", "http://127.0.0.1:9"}
-    assert "auditor could not keep this finding's evidence" in kept["http://127.0.0.1:9"].evidence["auditor_error"]
+    assert (
+        "auditor could not keep this finding's evidence"
+        in kept["http://127.0.0.1:9"].evidence["auditor_error"]
+    )
     out = capsys.readouterr().out
     assert out.splitlines()[1].startswith("ERROR: audit 'a'")
     assert "! check links: one broken_link finding could not be kept whole" in out
