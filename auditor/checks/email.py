@@ -43,7 +43,7 @@ from auditor.checks.inbox import (
     remaining,
     visible_text,
 )
-from auditor.mail.mailbox import Cursor, Mailbox, wait_for
+from auditor.mail.mailbox import Cursor, Mailbox, refused_for, wait_for
 from auditor.mail.message import Message
 from auditor.registry import register
 from auditor.results import CheckResult, Finding, Severity, Status
@@ -181,8 +181,9 @@ def order_problems(msg: Message, order_number: str | None, order_total: str | No
 class EmailCheck(Check[EmailOptions]):
     """The purchase's emails: they arrive, once, in time, with working links and no placeholders.
 
-    Errors: email_missing, email_merge_tag, email_broken_link, email_wrong_order, email_late (above
-    `hard_limit_s`). Warnings: email_late (above `soft_limit_s`), email_duplicate.
+    Errors: email_missing, email_refused (the mail sink refused it), email_merge_tag, email_broken_link,
+    email_wrong_order, email_late (above `hard_limit_s`). Warnings: email_late (above `soft_limit_s`),
+    email_duplicate.
     """
 
     kind = "email"
@@ -318,10 +319,30 @@ class EmailCheck(Check[EmailOptions]):
     async def _missing(
         self, exp: Expectation, mailbox: Mailbox, recipient: str, cursor: Cursor, base_url: str
     ) -> Finding:
-        """`email_missing`, saying what did arrive: a near miss (subject right, body not) says most."""
+        """`email_missing`, saying what did arrive: a near miss (subject right, body not) says most.
+        `email_refused` when the mailbox's own server refused it (its subject matches, or is unknown)."""
         arrived = await mailbox.fetch(recipient, cursor)
         near = [m for m in arrived if exp.matches_subject(m)]
         spec = exp.spec
+        refused = [
+            r
+            for r in await refused_for(mailbox, recipient, cursor)
+            if not r.subject or exp.subject.search(r.subject)
+        ]
+        if refused:
+            subject = f" (subject {refused[0].subject!r})" if refused[0].subject else ""
+            return finding(
+                "email_refused",
+                Severity.ERROR,
+                base_url,
+                spec.name,
+                f"The shop sent the {spec.name} email to {recipient}{subject}, but auditor's mail sink "
+                f"refused it: {refused[0].reason}. Make the shop's email smaller or well-formed, or raise "
+                "`max_message_mb` in [sites.NAME.mailbox] if the sink's limit is too low for it.",
+                recipient=recipient,
+                reasons=[r.reason for r in refused],
+                subjects=[r.subject for r in refused],
+            )
         hint = ""
         if near:
             hint = (

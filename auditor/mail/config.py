@@ -3,6 +3,7 @@
 [sites.shop.mailbox]          # the built-in sink (the default kind)
 kind = "sink"
 port = 8025
+max_message_mb = 25           # bigger messages are refused, and reported as email_refused
 
 [sites.shop.mailbox]          # a real inbox
 kind = "imap"
@@ -32,6 +33,9 @@ class SinkMailboxConfig(_Model):
     kind: Literal["sink"] = "sink"
     host: str = Field("127.0.0.1", description="the address the sink listens on")
     port: int = Field(8025, ge=1, le=65535, description="the SMTP port the shop sends to")
+    max_message_mb: float = Field(
+        25, gt=0, le=2048, description="a bigger message is refused (and reported as `email_refused`)"
+    )
 
 
 class ImapMailboxConfig(_Model):
@@ -60,7 +64,7 @@ def open_mailbox(config: SinkMailboxConfig | ImapMailboxConfig, store: Store) ->
     # Imported here: the settings models above must stay cheap to import for auditor.config.
     from auditor.mail.imap import ImapMailbox
     from auditor.mail.mailbox import MailboxError
-    from auditor.mail.sink import IDENT, MailSink, SinkMailbox, sink_banner
+    from auditor.mail.sink import IDENT, MB, MailSink, SinkMailbox, sink_banner
 
     if isinstance(config, ImapMailboxConfig):
         return ImapMailbox(
@@ -73,7 +77,7 @@ def open_mailbox(config: SinkMailboxConfig | ImapMailboxConfig, store: Store) ->
         )
     banner = sink_banner(config.host, config.port)
     if banner is None:
-        sink = MailSink(store, config.host, config.port)
+        sink = MailSink(store, config.host, config.port, max_message_bytes=int(config.max_message_mb * MB))
         sink.start()
         return SinkMailbox(store, sink)
     if IDENT not in banner:

@@ -13,7 +13,8 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from auditor.errors import InfrastructureError
 from auditor.mail.message import Message
@@ -62,6 +63,36 @@ class Mailbox(Protocol):
     async def close(self) -> None:
         """Release connections (and stop anything the mailbox started)."""
         ...
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message the mailbox's own server refused (too big, unparseable): for whom, why, and its
+    subject when its start could be read ("" otherwise)."""
+
+    uid: str
+    received_at: datetime
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    reason: str
+
+
+@runtime_checkable
+class RecordsRefusals(Protocol):
+    """A mailbox that receives mail itself (the SMTP sink) and so knows what it refused."""
+
+    async def refused(self, recipient: str, since: Cursor) -> list[Refusal]:
+        """The messages to exactly `recipient` after `since` that were refused, oldest first."""
+        ...
+
+
+async def refused_for(mailbox: Mailbox, recipient: str, since: Cursor) -> list[Refusal]:
+    """What the mailbox refused for `recipient` after `since`; [] for a mailbox that cannot know (IMAP:
+    mail refused by the provider's server never reaches the folder)."""
+    if isinstance(mailbox, RecordsRefusals):
+        return await mailbox.refused(recipient, since)
+    return []
 
 
 def expect_cursor(cursor: Cursor, backend: str, size: int) -> tuple[int, ...]:

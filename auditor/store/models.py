@@ -133,6 +133,8 @@ class MailMessageRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     envelope_sender: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Why the sink refused it (too big, unparseable; `raw` is then its start), NULL when accepted.
+    refused: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MailRecipientRow(Base):

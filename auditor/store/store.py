@@ -61,6 +61,8 @@ class StoredMail:
     envelope_sender: str
     recipients: tuple[str, ...]
     raw: bytes
+    # Why the sink refused it (then `raw` is only its start); None for a message it accepted.
+    refused: str | None = None
 
 
 def process_start(pid: int) -> str | None:
@@ -329,12 +331,21 @@ class Store(IncidentStore, MarkStore):
             )
 
     def add_mail(
-        self, raw: bytes, *, envelope_sender: str, recipients: Iterable[str], received_at: datetime
+        self,
+        raw: bytes,
+        *,
+        envelope_sender: str,
+        recipients: Iterable[str],
+        received_at: datetime,
+        refused: str | None = None,
     ) -> int:
-        """Keep one received email; `recipients` are stored lower-cased, each once. Returns its id."""
+        """Keep one received email (or one the sink `refused`, with why); `recipients` are stored
+        lower-cased, each once. Returns its id."""
         addresses = dict.fromkeys(a.strip().lower() for a in recipients if a.strip())
         with self._session.begin() as s:
-            row = MailMessageRow(received_at=received_at, envelope_sender=envelope_sender, raw=raw)
+            row = MailMessageRow(
+                received_at=received_at, envelope_sender=envelope_sender, raw=raw, refused=refused
+            )
             s.add(row)
             s.flush()
             s.add_all(MailRecipientRow(message_id=row.id, address=a) for a in addresses)
@@ -367,7 +378,9 @@ class Store(IncidentStore, MarkStore):
                 ):
                     recipients[rr.message_id].append(rr.address)
             return [
-                StoredMail(r.id, r.received_at, r.envelope_sender, tuple(sorted(recipients[r.id])), r.raw)
+                StoredMail(
+                    r.id, r.received_at, r.envelope_sender, tuple(sorted(recipients[r.id])), r.raw, r.refused
+                )
                 for r in rows
             ]
 

@@ -1,16 +1,25 @@
-"""The SMTP sink keeps every email in the database, and SinkMailbox reads back exactly this run's mail."""
+"""The SMTP sink keeps every email in the database, and SinkMailbox reads back exactly this run's mail.
+
+It is as tolerant as a real MTA: bare LF line ends, lines of any length, 8-bit headers, messages up
+to its size limit; what it refuses is recorded with the reason."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import smtplib
 import socket
 import subprocess
 import sys
 import threading
+import uuid
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from auditor.errors import StoreError
@@ -214,3 +223,141 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# --- as tolerant as a real MTA ----------------------------------------------------------------
+
+
+def _big_message(to: str, megabytes: int) -> EmailMessage:
+    msg = email(to, subject=f"a {megabytes} MB message")
+    msg.add_attachment(os.urandom(megabytes * 1024 * 1024 * 3 // 4), maintype="application", subtype="pdf")
+    return msg
+
+
+def test_a_10_mb_message_sent_as_bytes_with_bare_lf_line_ends_is_accepted_20_times_of_20(
+    sink: MailSink, store: Store, customer: str
+) -> None:
+    if not store.url.startswith("sqlite"):
+        pytest.skip("the SMTP path is the same on every database; 200 MB into PostgreSQL adds a minute")
+    raw = _big_message(customer, 10).as_bytes()
+    assert b"\r\n" not in raw and len(raw) > 10_000_000  # what smtplib.sendmail is handed as is
+    refused = []
+    for _ in range(20):
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=60) as smtp:
+            refused.append(smtp.sendmail("orders@harbor-and-pine.test", [customer], raw))
+    assert refused == [{}] * 20
+    stored = store.mail_for(customer)
+    assert len(stored) == 20
+    assert all(m.raw == raw + b"\r\n" for m in stored)  # smtplib ends the data with CRLF
+
+
+@pytest.mark.parametrize("length", [1_001, 5_000, 300_000])
+async def test_a_line_longer_than_smtp_allows_is_kept_whole(
+    sink: MailSink, store: Store, customer: str, length: int
+) -> None:
+    mailbox = SinkMailbox(store)
+    since = await mailbox.cursor()
+    line = ("long-line-" * (length // 10 + 1))[:length]
+    raw = f"To: {customer}\r\nSubject: a long line\r\n\r\n{line}\r\n.leading dot\r\n".encode()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+        assert smtp.sendmail("shop@x.test", [customer], raw) == {}
+    [message] = await mailbox.fetch(customer, since)
+    assert message.raw == raw  # smtplib stuffed the leading dot; the sink unstuffed it
+    assert message.text.splitlines() == [line, ".leading dot"]
+
+
+async def test_8_bit_headers_without_smtputf8_are_accepted_and_read_back(
+    sink: MailSink, store: Store, customer: str
+) -> None:
+    mailbox = SinkMailbox(store)
+    since = await mailbox.cursor()
+    raw = f"From: Zoë <z@x.test>\nTo: {customer}\nSubject: Ihre Bestellung über 17,00 €\n\nDanke.\n".encode()
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+        assert smtp.sendmail("z@x.test", [customer], raw) == {}
+    [message] = await mailbox.fetch(customer, since)
+    assert message.subject == "Ihre Bestellung über 17,00 €"
+    assert message.sender == "z@x.test"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+            # Lines a dot starts are stuffed by the client and unstuffed by the sink; "." alone ends DATA.
+            st.sampled_from([b".", b"..", b".x", b"", b"\r", b"\xff\xfe"]),
+        ),
+        max_size=12,
+    ),
+    ends=st.lists(st.sampled_from([b"\n", b"\r\n", b""]), min_size=12, max_size=12),
+)
+def test_any_bytes_a_shop_sends_are_stored_exactly_as_sent(
+    sink: MailSink, store: Store, lines: list[bytes], ends: list[bytes]
+) -> None:
+    recipient = f"fuzz-{uuid.uuid4().hex[:10]}@example.test"
+    body = b"".join(line + end for line, end in zip(lines, ends, strict=False))
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+        assert smtp.sendmail("shop@x.test", [recipient], body) == {}
+    [stored] = store.mail_for(recipient)
+    # smtplib ends the data with CRLF when it does not already; nothing else may change.
+    assert stored.raw == body if body.endswith(b"\r\n") else stored.raw == body + b"\r\n"
+    assert stored.refused is None
+
+
+def test_the_sink_advertises_its_size_limit(store: Store) -> None:
+    with (
+        MailSink(store, port=0, max_message_bytes=123_456) as small,
+        smtplib.SMTP("127.0.0.1", small.port, timeout=10) as smtp,
+    ):
+        smtp.ehlo()
+        assert smtp.esmtp_features["size"] == "123456"
+        assert "8bitmime" in smtp.esmtp_features and "smtputf8" in smtp.esmtp_features
+
+
+async def test_a_message_over_the_size_limit_is_refused_and_recorded_with_its_reason(
+    store: Store, customer: str
+) -> None:
+    mailbox = SinkMailbox(store)
+    since = await mailbox.cursor()
+    msg = _big_message(customer, 1)
+    with (
+        MailSink(store, port=0, max_message_bytes=500_000) as small,
+        pytest.raises(smtplib.SMTPDataError) as err,
+    ):
+        send(small.port, msg)
+    assert err.value.smtp_code == 552
+    assert await mailbox.fetch(customer, since) == []
+    [refusal] = await mailbox.refused(customer, since)
+    assert refusal.subject == "a 1 MB message"
+    assert refusal.recipients == (customer,)
+    assert "over the sink's limit of 500,000 bytes" in refusal.reason
+    [stored] = store.mail_for(customer, int(since.position[0]))
+    assert len(stored.raw) == 64 * 1024  # only its start is kept, as evidence
+    assert stored.refused == refusal.reason
+
+
+async def test_a_message_within_the_limit_after_a_refused_one_is_accepted_on_the_same_connection(
+    store: Store, customer: str
+) -> None:
+    mailbox = SinkMailbox(store)
+    since = await mailbox.cursor()
+    with (
+        MailSink(store, port=0, max_message_bytes=500_000) as small,
+        smtplib.SMTP("127.0.0.1", small.port, timeout=10) as smtp,
+    ):
+        with pytest.raises(smtplib.SMTPDataError):
+            smtp.send_message(_big_message(customer, 1))
+        assert smtp.send_message(email(customer, subject="a small one")) == {}
+    assert [m.subject for m in await mailbox.fetch(customer, since)] == ["a small one"]
+    assert [r.subject for r in await mailbox.refused(customer, since)] == ["a 1 MB message"]
+
+
+def test_open_mailbox_gives_the_sink_its_configured_size_limit(store: Store) -> None:
+    port = _free_port()
+    mailbox = open_mailbox(SinkMailboxConfig(port=port, max_message_mb=0.5), store)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo()
+            assert smtp.esmtp_features["size"] == str(512 * 1024)
+    finally:
+        asyncio.run(mailbox.close())

@@ -22,7 +22,7 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
     assert current(db_url) is None
     upgrade(db_url)
-    assert current(db_url) == "0006"
+    assert current(db_url) == "0007"
     assert tables(db_url) == {
         "runs",
         "check_results",
@@ -38,7 +38,7 @@ def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
     assert current(db_url) is None
     assert tables(db_url) == set()
     upgrade(db_url)
-    assert current(db_url) == "0006"
+    assert current(db_url) == "0007"
 
 
 def test_a_database_of_the_first_release_upgrades_and_keeps_its_runs(db_url: str) -> None:
@@ -62,7 +62,7 @@ def test_a_database_of_the_first_release_upgrades_and_keeps_its_runs(db_url: str
         engine.dispose()
     store = Store.open(db_url)
     try:
-        assert current(db_url) == "0006"
+        assert current(db_url) == "0007"
         assert [r.id for r in store.recent_runs()] == ["old"]
         store.start_run(
             RunResult(
