@@ -3,11 +3,13 @@
 The credentials come from the purchase scenario's outputs (the password it typed at checkout) or
 from the account email (a generated password, or a set-password / magic link). A *new* browser
 context with no cookies logs in through a login scenario the user names (or opens the emailed
-link), then the account page must show the purchase (by default its order number). Finally the
-account area is crawled with that session (`auditor.crawl.area`: never a logout link, never a
-form) and every dead link on it is reported, except delivery links (matching `download_pattern`):
-those are collected in `account_download_links` for the `delivery` check, which fetches them and
-reports them, so a dead download is reported once.
+link), then the account area must show the purchase (by default its order number) on one of its
+pages, as a customer would look for it: the first account page, then the other `account_paths` and
+the account pages they link to, in the browser, until every text is found or `max_pages` were
+searched. Finally the account area is crawled with that session (`auditor.crawl.area`: never a
+logout link, never a form) and every dead link on it is reported, except delivery links (matching
+`download_pattern`): those are collected in `account_download_links` for the `delivery` check,
+which fetches them and reports them, so a dead download is reported once.
 
 The session (the browser's storage state) is a credential: it is never written to outputs or
 reports; it is handed to `delivery` in memory, through `ctx.resources.sessions[<customer email>]`.
@@ -27,7 +29,7 @@ from auditor.check import Check, CheckContext
 from auditor.checks.inbox import NotUsable, mailbox_for, pick_outputs
 from auditor.config import check_regex, check_regexes
 from auditor.crawl.area import LOGOUT, crawl_area, in_area, session_client
-from auditor.crawl.urls import host_of, normalise, resolve
+from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
 from auditor.errors import Problem
 from auditor.mail.mailbox import wait_for
 from auditor.mail.message import Message
@@ -44,6 +46,8 @@ from auditor.scrub import REDACTED, Scrubber, keyring_of
 # What a page shows when it refuses something: the text of these is quoted in `login_failed`.
 ALERTS = "[role=alert], .alert, .error, .errors"
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+# A signed value as Django's signing and its kin write it: value:timestamp:signature (base64url parts).
+_SIGNED = re.compile(r"^[A-Za-z0-9_=-]+(:[A-Za-z0-9_=-]+){1,3}$")
 _CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d"))
 
 
@@ -121,6 +125,8 @@ def stable_url(url: str) -> str:
 def _is_token(segment: str) -> bool:
     """Random-looking: 16+ URL-safe characters mixing at least two of lower, upper and digits (a
     slug like `the-complete-course` is one class; `token_urlsafe(16)` nearly always mixes all three)."""
+    if len(segment) >= 16 and _SIGNED.match(segment):
+        return True
     return bool(_TOKEN_CHARS.match(segment)) and sum(bool(c.search(segment)) for c in _CLASSES) >= 2
 
 
@@ -292,27 +298,15 @@ class LoginCheck(Check[LoginOptions]):
                 artifacts=artifacts,
                 outputs={"logged_in": False, "account_download_links": []},
             )
-        text = await page.locator("body").inner_text()
-        missing = _missing(opts.expect_in_account, out, text)
-        if missing:
-            findings.append(
-                Finding(
-                    "purchase_not_in_account",
-                    Severity.ERROR,
-                    account_url,
-                    f"The account page {account_url} does not show {', '.join(repr(m) for m in missing)} "
-                    f"of the purchase (order #{out.get('order_number') or '?'}). A customer who logs in does "
-                    "not find what they bought: check that orders are linked to the account.",
-                    key=" ".join(opts.expect_in_account),
-                    element="body",
-                    evidence={"missing": missing, "expected": opts.expect_in_account},
-                )
-            )
         state = await context.storage_state()
         sessions = getattr(ctx.resources, "sessions", None)
         if isinstance(sessions, dict):
             sessions[creds.email] = state
-        downloads, crawl_findings, stats, left = await self._crawl(ctx, state.get("cookies", []), page)
+        searched, missing, rendered = await self._search(ctx, page, account_url, out)
+        if missing:
+            findings.append(_not_in_account(account_url, searched, missing, opts.expect_in_account, out))
+        downloads, crawl_findings, stats, left = await self._crawl(ctx, state.get("cookies", []), rendered)
+        stats["searched_pages"] = len(searched)
         return CheckResult(
             findings=[*findings, *crawl_findings],
             artifacts=artifacts,
@@ -375,8 +369,54 @@ class LoginCheck(Check[LoginOptions]):
         )
         return failure, outcome.artifacts, warnings
 
+    async def _search(
+        self, ctx: CheckContext, page: Any, account_url: str, out: Mapping[str, Any]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Look for `expect_in_account` as the customer would, in the browser: the account page, then
+        the other `account_paths`, then the account pages they link to (breadth first), until every
+        text was seen on some page or `max_pages` were searched.
+
+        Returns the pages searched (as reached), the texts found on none, and every link on them.
+        Logout links, `exclude` and delivery links are never opened.
+        """
+        opts = self.options
+        host = host_of(account_url)
+        never = [LOGOUT, re.compile(opts.download_pattern), *(re.compile(x) for x in opts.exclude)]
+        wanted = _expected(opts.expect_in_account, out)
+        queue = [account_url, *(normalise(resolve(ctx.base_url, p))[0] for p in opts.account_paths[1:])]
+        seen = set(queue)
+        searched: list[str] = []
+        rendered: list[str] = []
+        while queue and len(searched) < opts.max_pages:
+            url = queue.pop(0)
+            if normalise(page.url)[0] != url:
+                try:
+                    await page.goto(url)
+                except Exception:  # Playwright's errors: a file download, a reset, a time-out
+                    continue
+            here = normalise(page.url)[0]
+            if not in_area(here, host, opts.account_paths) or here in searched:
+                continue
+            searched.append(here)
+            text = (await page.locator("body").inner_text()).lower()
+            wanted = [w for w in wanted if w.strip().lower() not in text]
+            links = await page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+            rendered += [u for u in links if isinstance(u, str)]
+            if not wanted:
+                break
+            for link in links:
+                try:
+                    target = normalise(str(link))[0]
+                except MalformedURL:
+                    continue
+                inside = target not in seen and in_area(target, host, opts.account_paths)
+                if inside and not any(p.search(target) for p in never):
+                    seen.add(target)
+                    queue.append(target)
+        return searched, wanted, rendered
+
     async def _crawl(
-        self, ctx: CheckContext, cookies: list[dict[str, Any]], page: Any
+        self, ctx: CheckContext, cookies: list[dict[str, Any]], rendered: list[str]
     ) -> tuple[list[str], list[Finding], dict[str, int | float], dict[str, str]]:
         """The account area's delivery links, a finding per other dead link on it, its stats, and
         the start pages that did not load inside the area (the session did not work outside the browser)."""
@@ -392,7 +432,6 @@ class LoginCheck(Check[LoginOptions]):
                 skip_check=[download],
                 max_pages=opts.max_pages,
             )
-        rendered = await page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
         downloads = list(
             dict.fromkeys(
                 [u for u in area.links if download.search(u)]
@@ -441,18 +480,35 @@ def _no_account(name: str, out: Mapping[str, Any]) -> str:
     return ""
 
 
-def _missing(expected: list[str], out: Mapping[str, Any], text: str) -> list[str]:
-    values = {"order_number": str(out.get("order_number") or "")}
-    missing = []
+def _expected(expected: list[str], out: Mapping[str, Any]) -> list[str]:
+    """The texts to find, `{order_number}` filled in (left out when the scenario saw no number)."""
+    number = str(out.get("order_number") or "")
+    wanted = []
     for raw in expected:
-        wanted = raw
-        for k, v in values.items():
-            wanted = wanted.replace("{" + k + "}", v)
-        if "{order_number}" in raw and not values["order_number"]:
+        if "{order_number}" in raw and not number:
             continue  # the scenario never saw an order number to look for
-        if wanted.strip() and wanted.strip().lower() not in text.lower():
-            missing.append(wanted)
-    return missing
+        text = raw.replace("{order_number}", number)
+        if text.strip():
+            wanted.append(text)
+    return wanted
+
+
+def _not_in_account(
+    account_url: str, searched: list[str], missing: list[str], expected: list[str], out: Mapping[str, Any]
+) -> Finding:
+    pages = ", ".join(searched) or account_url
+    return Finding(
+        "purchase_not_in_account",
+        Severity.ERROR,
+        account_url,
+        f"No page of the account area shows {', '.join(repr(m) for m in missing)} of the purchase "
+        f"(order #{out.get('order_number') or '?'}); {len(searched)} page(s) searched: {pages}. A customer "
+        "who logs in does not find what they bought: check that orders are linked to the account, or add "
+        "the page that lists them to `account_paths`.",
+        key=" ".join(expected),
+        element="body",
+        evidence={"missing": missing, "expected": expected, "searched": searched},
+    )
 
 
 async def _alert_text(page: Any) -> str:
