@@ -311,7 +311,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"  warning: {w}")
     if warnings:
-        print(f"{len(warnings)} warning(s): the config works as it is; fix them if they are not what you meant")
+        print(f"{len(warnings)} warning(s): the config works as it is; fix them if not what you meant")
     return ExitCode.OK
 
 

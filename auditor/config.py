@@ -36,8 +36,9 @@ REDACTED = "**********"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Keys whose values are credentials wherever they appear (`password`, `api_key`, `smtp_token`...).
+# Not `credentials`: the login check's `credentials = "email"` says where they come from.
 _SECRET_KEY = re.compile(
-    r"(.*[_-])?(password|passwd|pass|secret|token|api[_-]?key|key|auth|authorization|credentials?|dsn)",
+    r"(.*[_-])?(password|passwd|pass|secret|token|api[_-]?key|key|auth|authorization|dsn)",
     re.IGNORECASE,
 )
 # URLs that are credentials themselves: a database's (its password), a dead man's switch's (its id).

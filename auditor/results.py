@@ -61,7 +61,10 @@ def worst(statuses: list[Status]) -> Status:
 def site_relative(url: str, base_url: str) -> str:
     """`url` without scheme and host when it is on the base URL's host, so that the same page on a
     preview deploy and on production has the same fingerprint."""
-    u, b = urlsplit(url), urlsplit(base_url)
+    try:
+        u, b = urlsplit(url), urlsplit(base_url)
+    except ValueError:  # a malformed URL from the site (`http://[bad`) is kept as it was written
+        return url
     if u.netloc and u.netloc.lower() == b.netloc.lower():
         return urlunsplit(("", "", u.path or "/", u.query, u.fragment))
     return url

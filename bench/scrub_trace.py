@@ -62,7 +62,9 @@ def main() -> None:
             logs = sum(i.file_size for i in z.infolist() if i.filename.endswith((".trace", ".network")))
             total = sum(i.file_size for i in z.infolist())
         scrubber = Scrubber(
-            secrets=frozenset({PASSWORD, "hdr-Secret-7f3a9c", "ck-Secret-19be42", "env-token-0001", "x" * 40}),
+            secrets=frozenset(
+                {PASSWORD, "hdr-Secret-7f3a9c", "ck-Secret-19be42", "env-token-0001", "x" * 40}
+            ),
             header_names=frozenset({"x-staging-token"}),
         )
         best = min(_timed(scrubber, raw, out) for _ in range(3))
