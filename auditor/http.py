@@ -1,7 +1,9 @@
-"""The one place an httpx client is built: limits, timeouts, user agent, per-host headers.
+"""The one place an HTTP client is built: limits, timeouts, user agent, TLS, per-host headers.
 
-Site headers and cookies (often credentials for a staging site) are attached per request and
-only for the host they were configured for, so they never leak to external links.
+`build_client` makes the httpx client most checks use; `build_session` the aiohttp session the
+crawler's hot path uses (see `auditor.crawl.wire` for why). Site headers and cookies (often
+credentials for a staging site) are attached per request and only for the host they were
+configured for, so they never leak to external links.
 """
 
 from __future__ import annotations
@@ -9,10 +11,18 @@ from __future__ import annotations
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 
 import httpx
 
 from auditor.config import CrawlLimits, HostConfig, SiteConfig
+
+if TYPE_CHECKING:
+    import aiohttp
+
+# Longest response status line and header field accepted (aiohttp's default is 8 KiB; h11's 100 KB):
+# shops do send long Set-Cookie and Link headers, and a long header is not a broken page.
+_MAX_HEADER_BYTES = 65536
 
 
 def _host_hook(hosts: Mapping[str, HostConfig]) -> Callable[[httpx.Request], Awaitable[None]]:
@@ -31,6 +41,24 @@ def _host_hook(hosts: Mapping[str, HostConfig]) -> Callable[[httpx.Request], Awa
             request.headers["cookie"] = f"{existing}; {jar}" if existing else jar
 
     return add_host_headers
+
+
+def site_headers(hosts: Mapping[str, HostConfig], url: str) -> dict[str, str] | None:
+    """The configured headers (and cookies, as one Cookie header) for `url`'s host, or None."""
+    authority = url.split("://", 1)[-1]
+    for sep in "/?#":
+        authority = authority.split(sep, 1)[0]
+    netloc = authority.rpartition("@")[2].lower()
+    hc = hosts.get(netloc)
+    if hc is None:
+        hostname = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+        hc = hosts.get(hostname)
+    if hc is None or not (hc.headers or hc.cookies):
+        return None
+    out = dict(hc.headers)
+    if hc.cookies:
+        out["Cookie"] = "; ".join(f"{k}={v}" for k, v in hc.cookies.items())
+    return out
 
 
 @cache
@@ -63,4 +91,29 @@ def build_client(
         transport=transport,
         trust_env=False,
         verify=_ssl_context(),
+    )
+
+
+def build_session(site: SiteConfig, limits: CrawlLimits | None = None) -> aiohttp.ClientSession:
+    """An aiohttp session for crawling `site`: one keep-alive pool of `concurrency` connections
+    (per-host limits are the crawler's own), the user agent, TLS verified with the same CA bundle
+    as httpx, a total timeout per request. Redirects are never followed: pass allow_redirects=False
+    and attach `site_headers` per request.
+
+    Must be called inside a running event loop; close it with `async with` or `await .close()`.
+    """
+    import aiohttp
+
+    lim = limits or site.crawl
+    return aiohttp.ClientSession(
+        headers={"User-Agent": site.user_agent, "Accept-Language": "en;q=0.9, *;q=0.5"},
+        connector=aiohttp.TCPConnector(
+            limit=lim.concurrency, limit_per_host=0, keepalive_timeout=30, ssl=_ssl_context()
+        ),
+        timeout=aiohttp.ClientTimeout(total=lim.request_timeout_s),
+        # unsafe: keep cookies a site on an IP address sets too (httpx's jar does; aiohttp's skips them).
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        trust_env=False,
+        max_line_size=_MAX_HEADER_BYTES,
+        max_field_size=_MAX_HEADER_BYTES,
     )

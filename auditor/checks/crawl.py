@@ -6,7 +6,6 @@ engine); this module is its options and its registration.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,12 +15,10 @@ from auditor.config import CrawlLimits, Regexes
 from auditor.crawl.engine import Crawl
 from auditor.crawl.fetch import MAX_HOPS
 from auditor.crawl.verdict import CHAIN_HOPS
-from auditor.http import build_client
+from auditor.crawl.wire import AiohttpWire
+from auditor.http import build_session
 from auditor.registry import register
 from auditor.results import CheckResult
-
-# Connections per httpx client; more clients are used when the concurrency is higher.
-_POOL_SIZE = 8
 
 
 class CrawlOptions(BaseModel):
@@ -78,16 +75,10 @@ class CrawlCheck(Check[CrawlOptions]):
         """Crawl from ctx.base_url (or its start_paths) and report every broken link with its sources."""
         opts = self.options
         limits = opts.limits(ctx.site.crawl)
-        # Small connection pools: see `auditor.crawl.fetch.Fetcher` for why.
-        shards = -(-limits.concurrency // _POOL_SIZE)
-        pool_limits = limits.model_copy(update={"concurrency": min(limits.concurrency, _POOL_SIZE)})
-        async with AsyncExitStack() as stack:
-            clients = [
-                await stack.enter_async_context(build_client(ctx.site, pool_limits)) for _ in range(shards)
-            ]
+        async with build_session(ctx.site, limits) as session:
             crawl = Crawl(
                 ctx,
-                clients,
+                AiohttpWire(session, ctx.site.host_settings()),
                 limits,
                 start_paths=opts.start_paths if opts.start_paths is not None else [ctx.base_url],
                 external=opts.external,

@@ -38,6 +38,7 @@ from auditor.crawl.urls import (
     resolve,
 )
 from auditor.crawl.verdict import CHAIN_HOPS, MAX_SOURCES, kind_for, message, new_finding, verdict
+from auditor.crawl.wire import AiohttpWire
 from auditor.errors import SiteUnreachable
 from auditor.results import CheckResult, Finding
 
@@ -57,7 +58,7 @@ class Crawl:
     def __init__(
         self,
         ctx: CheckContext,
-        clients: list[httpx.AsyncClient],
+        clients: AiohttpWire | list[httpx.AsyncClient],
         limits: CrawlLimits,
         *,
         start_paths: list[str],

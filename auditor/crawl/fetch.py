@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -30,6 +31,7 @@ import httpx
 
 from auditor.config import CrawlLimits
 from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
+from auditor.crawl.wire import AiohttpWire, Answer, HttpxWire, Take, WireError
 
 # The first retry waits about this long, the next twice as long, and so on (tests shrink it).
 BACKOFF_BASE_S = 0.5
@@ -37,22 +39,8 @@ BACKOFF_BASE_S = 0.5
 MAX_HOPS = 20
 # 300 is followed when it has a Location (as browsers do); 304 and the rest are not redirects.
 _REDIRECTS = frozenset({300, 301, 302, 303, 307, 308})
-# Response headers worth keeping as evidence; request headers and cookies are never kept.
-_KEY_HEADERS = (
-    "content-type",
-    "content-length",
-    "location",
-    "retry-after",
-    "cf-mitigated",
-    "server",
-    "refresh",
-    "x-robots-tag",
-)
 # What to read of a 2xx body: nothing, only an HTML page, or anything (robots.txt, sitemaps).
 Read = Literal["none", "html", "any"]
-_TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
-# What h11 says when a server answers 101 Switching Protocols to a plain request.
-_SWITCH = "_SWITCH_UPGRADE"
 
 
 @dataclass(slots=True)
@@ -75,6 +63,8 @@ class Outcome:
     body_size: int = 0
     # The body was longer than `max_body_bytes` and was cut there.
     truncated: bool = False
+    # The last answer was not valid HTTP (a HEAD answered with a body): a GET may still work.
+    malformed: bool = False
 
     @property
     def content_type(self) -> str:
@@ -98,15 +88,6 @@ class Outcome:
         ev["attempts"] = self.attempts
         ev["elapsed_ms"] = self.elapsed_ms
         return ev
-
-
-@dataclass(slots=True)
-class _Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes | None = None
-    size: int = 0
-    truncated: bool = False
 
 
 class HostGate:
@@ -141,18 +122,19 @@ class HostGate:
 
 
 class Fetcher:
-    """Requests URLs through shared clients within global and per-host limits.
+    """Requests URLs over one wire (`auditor.crawl.wire`) within global and per-host limits.
 
-    Several clients may be given: httpcore's pool scans every connection for every request,
-    which costs more than the request itself beyond a few dozen connections, so a crawl with
-    high concurrency spreads its requests over several small pools (the least busy one first).
+    A list of httpx clients is wrapped in an `HttpxWire` (what the checks sharing an httpx client
+    pass); the crawl passes an `AiohttpWire`.
     """
 
     def __init__(
-        self, clients: list[httpx.AsyncClient], limits: CrawlLimits, stats: dict[str, int | float]
+        self,
+        wire: AiohttpWire | HttpxWire | list[httpx.AsyncClient],
+        limits: CrawlLimits,
+        stats: dict[str, int | float],
     ) -> None:
-        self.clients = clients
-        self._busy = [0] * len(clients)
+        self.wire = HttpxWire(wire) if isinstance(wire, list) else wire
         self.limits = limits
         self.stats = stats
         self._global = asyncio.Semaphore(limits.concurrency)
@@ -198,7 +180,7 @@ class Fetcher:
         finally:
             out.elapsed_ms = int((time.monotonic() - started) * 1000)
 
-    async def _with_retries(self, out: Outcome, url: str, method: str, read: Read) -> _Answer | None:
+    async def _with_retries(self, out: Outcome, url: str, method: str, read: Read) -> Answer | None:
         gate = self.gate(host_of(url))
         retries = self.limits.retries
         for attempt in range(retries + 1):
@@ -212,22 +194,12 @@ class Fetcher:
                     f"timed out: no complete answer within {self.limits.request_timeout_s:g} s "
                     "(request_timeout_s)"
                 )
-            except httpx.RemoteProtocolError as e:
-                if _SWITCH in str(e):
-                    out.error = (
-                        "the server answered 101 Switching Protocols (an interim answer meant for "
-                        "websockets) and never sent a page"
-                    )
+            except WireError as e:
+                out.error, out.malformed = str(e), e.malformed
+                if not e.transient:
                     return None
-                out.error = _describe(e)
-            except _TRANSIENT_ERRORS as e:
-                out.error = _describe(e)
-            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:
-                # ValueError: URLs httpx cannot even build a request for (a bad IDNA host...).
-                out.error = _describe(e)
-                return None
             else:
-                out.error = None
+                out.error, out.malformed = None, False
                 status = answer.status
                 if status == 429 or status >= 500:
                     wait = _retry_after(answer.headers.get("retry-after"), self.limits.max_retry_after_s)
@@ -241,40 +213,29 @@ class Fetcher:
                 await asyncio.sleep(_backoff(attempt))
         return None
 
-    async def _once(self, gate: HostGate, url: str, method: str, read: Read) -> _Answer:
+    async def _once(self, gate: HostGate, url: str, method: str, read: Read) -> Answer:
         async with gate, self._global:
             self.stats["requests"] += 1
-            busy = self._busy
-            i = busy.index(min(busy))
-            busy[i] += 1
-            try:
-                # The total deadline: headers, redirect and body together (see the module's docstring).
-                async with asyncio.timeout(self.limits.request_timeout_s):
-                    return await self._request(self.clients[i], url, method, read)
-            finally:
-                busy[i] -= 1
+            # The total deadline: headers, redirect and body together (see the module's docstring).
+            async with asyncio.timeout(self.limits.request_timeout_s):
+                return await self.wire.exchange(url, method, _decider(read), self.limits.max_body_bytes)
 
-    async def _request(self, client: httpx.AsyncClient, url: str, method: str, read: Read) -> _Answer:
-        host = host_of(url)
-        # httpx decodes a punycode host with IDNA 2008 to build the Host header and rejects names
-        # browsers open (UTS 46: http://☃.example/ is xn--n3h.example); an explicit Host skips that.
-        extra = {"Host": host} if "xn--" in host else None
-        async with client.stream(method, url, headers=extra) as resp:
-            headers = {k: resp.headers[k] for k in _KEY_HEADERS if k in resp.headers}
-            answer = _Answer(resp.status_code, headers)
-            status = resp.status_code
-            ct = headers.get("content-type", "").lower()
-            # A crawled page may be a stylesheet (its url()s are read), hence text/css.
-            html = "text/html" in ct or "application/xhtml" in ct or "text/css" in ct
-            wanted = read == "any" or (read == "html" and html)
-            # A 3xx a browser cannot follow shows its body instead: whether there is one decides.
-            shown = 300 <= status < 400 and (status not in _REDIRECTS or "location" not in headers)
-            if (status < 300 and wanted) or (shown and wanted):
-                answer.body, answer.truncated = await _read_capped(resp, self.limits.max_body_bytes)
-                answer.size = len(answer.body)
-            elif shown:
-                answer.size = await _first_bytes(resp)
-            return answer
+
+def _decider(read: Read) -> Callable[[int, dict[str, str]], Take]:
+    """What to do with a body, given what the caller wants read (`read`) and the answer's head."""
+
+    def decide(status: int, headers: dict[str, str]) -> Take:
+        ct = headers.get("content-type", "").lower()
+        # A crawled page may be a stylesheet (its url()s are read), hence text/css.
+        html = "text/html" in ct or "application/xhtml" in ct or "text/css" in ct
+        wanted = read == "any" or (read == "html" and html)
+        # A 3xx a browser cannot follow shows its body instead: whether there is one decides.
+        shown = 300 <= status < 400 and (status not in _REDIRECTS or "location" not in headers)
+        if (status < 300 or shown) and wanted:
+            return "body"
+        return "size" if shown else "none"
+
+    return decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,35 +261,17 @@ def _redirect_target(current: str, location: str) -> str | _Refused:
 
 
 async def fetch_leaf(fetcher: Fetcher, url: str, method: str = "HEAD") -> Outcome:
-    """Request a URL whose body nobody reads: HEAD, then GET again on any non-2xx answer (as the
-    crawler does for links it does not parse), or GET straight away when `method` is "GET"."""
+    """Request a URL whose body nobody reads: HEAD, then GET again on any non-2xx answer or an
+    answer that is not valid HTTP (as the crawler does for links it does not parse), or GET
+    straight away when `method` is "GET"."""
     if method == "GET":
         return await fetcher.fetch(url, "GET")
     out = await fetcher.fetch(url, "HEAD")
-    if out.loop or (out.status is not None and not 200 <= out.status < 300):
+    if out.loop or out.malformed or (out.status is not None and not 200 <= out.status < 300):
         again = await fetcher.fetch(url, "GET")
         again.attempts += out.attempts
         return again
     return out
-
-
-async def _read_capped(resp: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    """The body up to `cap` bytes, and whether it was cut; the rest is never read."""
-    buf = bytearray()
-    async for chunk in resp.aiter_bytes():
-        buf += chunk
-        if len(buf) > cap:
-            del buf[cap:]
-            return bytes(buf), True
-    return bytes(buf), False
-
-
-async def _first_bytes(resp: httpx.Response) -> int:
-    """The size of the first non-empty piece of the body (0: the body is empty)."""
-    async for chunk in resp.aiter_bytes():
-        if chunk:
-            return len(chunk)
-    return 0
 
 
 def _backoff(attempt: int) -> float:
@@ -350,14 +293,3 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     if seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), cap)
-
-
-def _describe(e: Exception) -> str:
-    text = str(e) or type(e).__name__
-    if isinstance(e, httpx.TimeoutException):
-        return "timed out: the server did not answer in time (request_timeout_s)"
-    if isinstance(e, httpx.ConnectError):
-        return f"could not connect: {text}"
-    if isinstance(e, (httpx.ReadError, httpx.RemoteProtocolError)):
-        return f"connection dropped: {text}"
-    return text
