@@ -1,5 +1,8 @@
 """Customer accounts in the demo shop: log in, log out, My account, and the account email.
 
+With the `account=orders-page` behaviour My account is two pages, as on many real shops: /account
+greets the customer and links to /account/orders, which lists the orders and their downloads.
+
 Accounts are created at checkout (app.py, once the order is paid). A session is a random token in
 an HttpOnly cookie. Logging out is a POST form, so a crawler following links never logs anyone out.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -31,7 +35,7 @@ def safe_next(value: str) -> str:
 
 
 class AccountPages:
-    """GET/POST /login, POST /logout and GET /account."""
+    """GET/POST /login, POST /logout, GET /account and /account/orders."""
 
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
@@ -69,10 +73,21 @@ class AccountPages:
         return response
 
     async def account(self, request: Request) -> Response:
-        """GET /account: the customer's paid orders and downloads (logged out: to the login form)."""
+        """GET /account: the customer's paid orders and downloads (logged out: to the login form);
+        with `account=orders-page` only a link to them."""
+        return self.account_page(request, "/account")
+
+    async def orders(self, request: Request) -> Response:
+        """GET /account/orders: the orders page of `account=orders-page` (404 on the one-page account)."""
+        if self.shop.faults.behaviour("account") != "orders-page":
+            raise HTTPException(404)
+        return self.account_page(request, "/account/orders")
+
+    def account_page(self, request: Request, path: str) -> Response:
         viewer = self.shop.viewer(request)
         if viewer is None:
-            return RedirectResponse(f"/login?next={DEFAULT_NEXT}", status_code=303)
+            return RedirectResponse(f"/login?next={path}", status_code=303)
+        split = self.shop.faults.behaviour("account") == "orders-page"
         orders = [
             {
                 "number": order.number,
@@ -82,7 +97,15 @@ class AccountPages:
             }
             for order in self.shop.store.paid_orders(viewer.email)
         ]
-        return self.shop.render(request, "account.html.j2", title="My account", account=viewer, orders=orders)
+        return self.shop.render(
+            request,
+            "account.html.j2",
+            title="Your orders" if path == "/account/orders" else "My account",
+            account=viewer,
+            orders=orders,
+            # The split account's first page shows no order, only where they are.
+            orders_link="/account/orders" if split and path == "/account" else "",
+        )
 
     def page(self, request: Request, next_path: str, email: str = "", error: str = "") -> Response:
         return self.shop.render(

@@ -8,6 +8,7 @@ with; the healthy shop (no faults) has no broken link, image, script or fragment
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from auditor.demo.gateway import Gateway, UnknownCard, ledger_page
 from auditor.demo.mailer import Mailer
 from auditor.demo.outreach import ContactPages, NewsletterPages
 from auditor.demo.passwords import MIN_LENGTH, PasswordHash, generate_password
+from auditor.demo.signing import Signer
 from auditor.demo.store import Account, Customer, Order, Store
 
 HERE = Path(__file__).parent
@@ -59,7 +61,9 @@ class Shop:
         self.smtp_port = smtp_port
         self.store = Store()
         self.gateway = Gateway()
-        self.mailer = Mailer(smtp_host, smtp_port)
+        self.mailer = Mailer(smtp_host, smtp_port, bare_lf=faults.behaviour("smtp") == "bare-lf")
+        # The `downloads=signed` behaviour's key: links signed by one shop do not open in another.
+        self.signer = Signer()
         # Held from the "already paid?" check until the order is marked paid, so that two pay
         # POSTs for one order (a double click) can never both charge in the healthy shop.
         self.paying = asyncio.Lock()
@@ -75,7 +79,9 @@ class Shop:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.globals.update(faults=faults, image_stem=self.image_stem)
+        self.templates.globals.update(
+            faults=faults, image_stem=self.image_stem, download_path=self.download_path
+        )
         self.accounts = AccountPages(self)
         self.contact = ContactPages(self)
         self.newsletter = NewsletterPages(self)
@@ -123,6 +129,7 @@ class Shop:
             to_email=to[1],
             subject=subject,
             base_url=base_url,
+            html_on_one_line=self.faults.behaviour("smtp") == "bare-lf",
             **context,
         )
         self.mailer.send(message, delay_s)
@@ -271,7 +278,7 @@ class Shop:
             )
         if not charge.succeeded or "declined-after-charge" in self.faults:
             return self.pay_page(request, order, "Your card was declined. No payment was taken.")
-        if self.store.mark_paid(order):
+        if self.store.mark_paid(order, self.new_download_token):
             self.after_payment(request, order)
         response = RedirectResponse(f"/thank-you/{order.number}", status_code=303)
         response.delete_cookie(CART_COOKIE)
@@ -302,7 +309,8 @@ class Shop:
         first_name = "{{ first_name }}" if "merge-tag" in self.faults else order.customer.first_name
         returns = "/help/returns" if "email-dead-link" in self.faults else "/faq#returns"
         downloads = [
-            (BY_SLUG[slug].name, f"{base_url}/download/{token}") for token, slug in order.downloads.items()
+            (BY_SLUG[slug].name, base_url + self.download_path(token))
+            for token, slug in order.downloads.items()
         ]
         self.email(
             request,
@@ -343,9 +351,32 @@ class Shop:
             total=format_cents(order.total_cents),
         )
 
+    def new_download_token(self, order: Order, slug: str) -> str:
+        """A download token for one product of a paid order (`downloads=signed`: a signed value)."""
+        if self.faults.behaviour("downloads") == "signed":
+            return self.signer.sign({"order": order.number, "product": slug})
+        return secrets.token_urlsafe(16)
+
+    def download_path(self, token: str) -> str:
+        """Where a download token's file is: /download/<token>, or /downloads/<token>/ when signed."""
+        if self.faults.behaviour("downloads") == "signed":
+            return f"/downloads/{token}/"
+        return f"/download/{token}"
+
     async def download(self, request: Request) -> Response:
-        """GET /download/<token>: the e-book PDF (`dead-download`: 404 for every token)."""
-        if self.store.download(request.path_params["token"]) is None or "dead-download" in self.faults:
+        """GET /download/<token> (or /downloads/<signed token>/): the e-book PDF (`dead-download`:
+        404 for every token). A signed token must verify and name a paid order of that product."""
+        token = request.path_params["token"]
+        signed = self.faults.behaviour("downloads") == "signed"
+        if signed != request.url.path.startswith("/downloads/"):
+            raise HTTPException(404)
+        if signed:
+            value = self.signer.unsign(token)
+            value = value if isinstance(value, dict) else {}
+            order = self.store.order(str(value.get("order", "")))
+            if order is None or not order.paid or value.get("product") not in order.downloads.values():
+                raise HTTPException(404)
+        if self.store.download(token) is None or "dead-download" in self.faults:
             raise HTTPException(404)
         return Response(
             COURSE_PDF.read_bytes(),
@@ -409,6 +440,7 @@ def create_app(
         Route("/login", shop.accounts.login, methods=["POST"]),
         Route("/logout", shop.accounts.logout, methods=["POST"]),
         Route("/account", shop.accounts.account),
+        Route("/account/orders", shop.accounts.orders),
         Route("/cart", shop.cart),
         Route("/cart/count", shop.cart_count),
         Route("/cart/add", shop.cart_add, methods=["POST"]),
@@ -418,6 +450,7 @@ def create_app(
         Route("/pay", shop.pay, methods=["POST"]),
         Route("/thank-you/{order}", shop.thank_you),
         Route("/download/{token}", shop.download),
+        Route("/downloads/{token}/", shop.download),
         Route("/sitemap.xml", shop.sitemap),
         Route("/robots.txt", shop.robots),
         Route("/_test/ledger", shop.ledger),

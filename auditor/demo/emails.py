@@ -30,11 +30,20 @@ def one_line(text: str) -> str:
 
 
 def compose(
-    templates: Environment, name: str, *, to_name: str, to_email: str, subject: str, **context: Any
+    templates: Environment,
+    name: str,
+    *,
+    to_name: str,
+    to_email: str,
+    subject: str,
+    html_on_one_line: bool = False,
+    **context: Any,
 ) -> EmailMessage:
     """A multipart/alternative message from templates/emails/<name>.{txt,html}.j2.
 
-    The Date header is set by the mailer when the message is sent.
+    `html_on_one_line`: the HTML part minified to one line and sent as 8bit, unwrapped, as many
+    mailers send it (a line far over SMTP's 1,000 characters). The Date header is set by the
+    mailer when the message is sent.
     """
     message = EmailMessage()
     message["From"] = SENDER
@@ -42,9 +51,11 @@ def compose(
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=MESSAGE_ID_DOMAIN)
     message.set_content(templates.get_template(f"emails/{name}.txt.j2").render(**context))
-    message.add_alternative(
-        templates.get_template(f"emails/{name}.html.j2").render(subject=subject, **context), subtype="html"
-    )
+    html = templates.get_template(f"emails/{name}.html.j2").render(subject=subject, **context)
+    if html_on_one_line:
+        message.add_alternative(" ".join(html.split()) + "\n", subtype="html", cte="8bit")
+    else:
+        message.add_alternative(html, subtype="html")
     return message
 
 

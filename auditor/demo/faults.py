@@ -43,6 +43,21 @@ BEHAVIOURS: dict[str, tuple[str, tuple[str, ...]]] = {
         "`next` URL), cursor (one charge a page, meta.next_cursor sent back as ?cursor=)",
         ("minor", "decimal", "nested", "paginated", "cursor"),
     ),
+    "downloads": (
+        "download links: plain (/download/<random token>) or signed (/downloads/<value:timestamp:"
+        "signature>/, Django-signing style, different for every order, verified by the shop)",
+        ("plain", "signed"),
+    ),
+    "account": (
+        "My account: one-page (the orders on /account) or orders-page (/account links to "
+        "/account/orders, where the orders and their downloads are)",
+        ("one-page", "orders-page"),
+    ),
+    "smtp": (
+        "how emails are handed to SMTP: crlf (smtplib.send_message) or bare-lf (sendmail of "
+        "msg.as_bytes(): bare LF line ends, and the HTML part on one line of over 1,000 characters)",
+        ("crlf", "bare-lf"),
+    ),
 }
 
 # Faults whose value is a number of seconds, with the value used when none is given.

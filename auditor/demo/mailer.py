@@ -27,13 +27,19 @@ JOIN_TIMEOUT_S = 30.0
 class Mailer:
     """Sends queued messages to `host:port` over plain SMTP (stdlib smtplib) in one worker thread.
 
+    `bare_lf`: hand smtplib `message.as_bytes()` (bare LF line ends, sent as they are) instead of
+    `send_message`, which converts them to CRLF.
+
     The worker starts on the first message, so building a shop starts no thread. `sent` and
     `failed` count messages handed to the server and messages it could not take.
     """
 
-    def __init__(self, host: str, port: int, *, timeout_s: float = SEND_TIMEOUT_S) -> None:
+    def __init__(
+        self, host: str, port: int, *, timeout_s: float = SEND_TIMEOUT_S, bare_lf: bool = False
+    ) -> None:
         self.host = host
         self.port = port
+        self.bare_lf = bare_lf
         self.timeout_s = timeout_s
         self.sent = 0
         self.failed = 0
@@ -105,7 +111,12 @@ class Mailer:
         message["Date"] = format_datetime(datetime.now(UTC))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
-                smtp.send_message(message)
+                if self.bare_lf:
+                    # What many mailers do: the bytes as the email package writes them, LF line ends.
+                    to = [a.addr_spec for a in message["To"].addresses]
+                    smtp.sendmail(message["From"].addresses[0].addr_spec, to, message.as_bytes())
+                else:
+                    smtp.send_message(message)
         # Any failure, not only the network's: one bad message must not stop the worker for the rest.
         except Exception as e:
             with self._cond:

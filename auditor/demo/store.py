@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from auditor.demo.catalog import BY_SLUG, Product
@@ -146,8 +147,9 @@ class Store:
         with self._lock:
             return self._orders.get(number)
 
-    def mark_paid(self, order: Order) -> bool:
-        """Mark an order paid and issue one download token per digital product.
+    def mark_paid(self, order: Order, new_token: Callable[[Order, str], str] | None = None) -> bool:
+        """Mark an order paid and issue one download token per digital product (`new_token(order,
+        slug)`, by default a random one).
 
         True when the order was not paid before: what follows a payment (emails, the account)
         happens once per order, even when a fault charges it twice.
@@ -157,9 +159,10 @@ class Store:
             order.paid = True
             for line in order.lines:
                 if line.product.digital and line.product.slug not in order.downloads.values():
-                    token = secrets.token_urlsafe(16)
-                    order.downloads[token] = line.product.slug
-                    self._downloads[token] = (order.number, line.product.slug)
+                    slug = line.product.slug
+                    token = new_token(order, slug) if new_token else secrets.token_urlsafe(16)
+                    order.downloads[token] = slug
+                    self._downloads[token] = (order.number, slug)
         return newly_paid
 
     def download(self, token: str) -> Product | None:
