@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from html import escape
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from auditor.containment import degraded, safe_text
 from auditor.report.html import render_html
@@ -19,11 +20,22 @@ from auditor.report.junit import render_junit
 from auditor.report.markdown import render_markdown
 from auditor.report.view import Gating, xml_safe
 from auditor.results import Finding, RunResult, RunStatus
+from auditor.store.history import History
 
 log = logging.getLogger("auditor.report")
 
+
+@runtime_checkable
+class HistorySource(Protocol):
+    """What reads a run's history (auditor.store.Store does)."""
+
+    def history_for(self, run: RunResult) -> History: ...
+
+
 __all__ = [
     "Gating",
+    "History",
+    "load_history",
     "remove_run_reports",
     "render_html",
     "render_json",
@@ -34,21 +46,28 @@ __all__ = [
 
 
 def write_reports(
-    run: RunResult, directory: Path, gating: Gating | None = None, verdict: str | None = None
+    run: RunResult,
+    directory: Path,
+    gating: Gating | None = None,
+    verdict: str | None = None,
+    store: object | None = None,
 ) -> dict[str, Path]:
     """Write report.json, report.html, junit.xml and summary.md into `directory` (created).
 
     A gate passes its `gating` and `verdict` so junit.xml and summary.md say what fails it.
+    With the `store` the run is recorded in, the reports say which findings are new, since when the
+    others are known, what resolved since the previous run, and how the audit's last runs went.
     A finding that a renderer cannot show (our bug) is shown without its evidence, and a report
     that cannot be rendered at all is written as a short note; either is added to the run's
     `internal_errors` (so the run ends as `error`). Only a folder or file that cannot be written
     raises (OSError)."""
     directory.mkdir(parents=True, exist_ok=True)
+    history = load_history(store, run)
     renderers: dict[str, tuple[str, Callable[[RunResult], str]]] = {
-        "json": ("report.json", render_json),
-        "html": ("report.html", lambda r: render_html(r, directory)),
+        "json": ("report.json", lambda r: render_json(r, history, directory)),
+        "html": ("report.html", lambda r: render_html(r, directory, history)),
         "junit": ("junit.xml", lambda r: render_junit(r, gating)),
-        "markdown": ("summary.md", lambda r: render_markdown(r, gating, verdict)),
+        "markdown": ("summary.md", lambda r: render_markdown(r, gating, verdict, history)),
     }
     contents = _render_all(run, renderers)
     paths: dict[str, Path] = {}
@@ -58,6 +77,22 @@ def write_reports(
         path.write_text(contents[key], encoding="utf-8", errors="replace")
         paths[key] = path
     return paths
+
+
+def load_history(store: object | None, run: RunResult) -> History:
+    """What `store` knows of `run`'s audit before `run` (a few queries); a store that cannot answer
+    leaves the reports without history, saying why, and never costs them a finding."""
+    if not isinstance(store, HistorySource):
+        return History.unavailable("This run was not recorded in a database, so there is no history to show.")
+    try:
+        return store.history_for(run)
+    except Exception as exc:
+        log.warning("the history of run %s could not be read:\n%s", run.id, traceback.format_exc())
+        return History.unavailable(
+            f"The history of {run.audit} could not be read from the database ({type(exc).__name__}: "
+            f"{safe_text(str(exc))[:300]}); this run's findings are complete. Check the database with "
+            "`auditor runs`."
+        )
 
 
 def _render_all(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from auditor.report.history import Mark, mark
 from auditor.report.view import Gating, check_views, cut_short, headline, internal_note
 from auditor.results import CheckResult, Finding, RunResult, Severity, Status
+from auditor.store.history import History
 
 # A step summary is read at a glance: list this many failures, then count the rest.
 MAX_FAILURE_LINES = 50
@@ -21,12 +23,16 @@ def escape(text: str | None) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
-def render_markdown(run: RunResult, gating: Gating | None = None, verdict: str | None = None) -> str:
+def render_markdown(
+    run: RunResult, gating: Gating | None = None, verdict: str | None = None, history: History | None = None
+) -> str:
     """summary.md for `run`: status line, counts per check, top failures, pointer to report.html.
 
     A gate passes its `gating` (baseline, --fail-on) and a `verdict` line: failures are then only
-    what fails the gate, and findings the baseline knows are listed apart, as known."""
+    what fails the gate, and findings the baseline knows are listed apart, as known. With `history`,
+    each failure says whether it is new, and what resolved since the previous run is listed."""
     gating = gating or Gating()
+    history = history or History.unavailable("")
     lines = [
         f"## auditor: {str(run.status).upper()} · {escape(run.audit)} on {code(run.base_url)}",
         "",
@@ -34,6 +40,13 @@ def render_markdown(run: RunResult, gating: Gating | None = None, verdict: str |
     if verdict:
         lines += [f"**{escape(verdict)}**", ""]
     lines += [f"**[{str(run.status).upper()}]** {escape(headline(run))}", ""]
+    if history.previous:
+        p = history.previous
+        lines += [
+            f"Previous run: {code(p.id)} ({p.status}, {p.started_at:%Y-%m-%d %H:%M} UTC); "
+            f"{len(history.resolved)} finding(s) resolved since.",
+            "",
+        ]
     for line in cut_short(run):
         lines += [f"> **Crawl cut short**: {escape(line)}", ""]
     if run.internal_errors:
@@ -66,10 +79,18 @@ def render_markdown(run: RunResult, gating: Gating | None = None, verdict: str |
         lines += ["", "### Failures", ""]
         for c in broken:
             lines.append(f"- **{escape(c.name)}** {c.derived_status()}: {escape(c.message or '')}")
-        lines += _capped([_failure_line(f) for f in failures])
+        lines += _capped([_failure_line(f, mark(f, history, run)) for f in failures])
     if known:
         lines += ["", "### Known (in the baseline, not failing)", ""]
-        lines += _capped([_failure_line(f) for f in known])
+        lines += _capped([_failure_line(f, mark(f, history, run)) for f in known])
+    if history.resolved:
+        lines += ["", "### Resolved since the last run", ""]
+        lines += _capped(
+            [
+                f"- **{escape(r.check)}** {escape(r.kind)}: {code(r.url)} — {escape(r.message)}"
+                for r in history.resolved
+            ]
+        )
     lines += ["", "Full report: `report.html` (evidence, screenshots and every page a problem is on).", ""]
     return "\n".join(lines)
 
@@ -91,8 +112,10 @@ def code(url: str | None) -> str:
     return f"`{flat}`"
 
 
-def _failure_line(f: Finding) -> str:
+def _failure_line(f: Finding, m: Mark | None = None) -> str:
     where = f" on {code(f.source)}" if f.source else ""
     more = f" (+{len(f.sources) - 1} more pages)" if len(f.sources) > 1 else ""
     step = f" at step {escape(str(f.evidence['step']))}" if "step" in f.evidence else ""
-    return f"- **{escape(f.check)}** {escape(f.kind)}: {code(f.url)}{where}{more}{step} — {escape(f.message)}"
+    seen = f" _{escape(m.label)}_" if m else ""
+    what = f"**{escape(f.check)}** {escape(f.kind)}{seen}: {code(f.url)}"
+    return f"- {what}{where}{more}{step} — {escape(f.message)}"

@@ -21,9 +21,16 @@ def test_it_writes_every_report_into_a_new_folder(mixed_run: RunResult, tmp_path
     assert all(p.stat().st_size > 0 for p in paths.values())
 
 
-def test_its_json_keeps_the_run_result_shape(mixed_run: RunResult, tmp_path: Path) -> None:
+def test_its_json_keeps_the_run_result_shape_and_adds_history_and_reproduce_fields(
+    mixed_run: RunResult, tmp_path: Path
+) -> None:
     data = json.loads(write_reports(mixed_run, tmp_path)["json"].read_text())
-    assert {k: v for k, v in data.items() if k != "schema_version"} == mixed_run.to_dict()
+    added = {"new", "known_since", "open_days", "reproduce"}
+    findings = [{k: v for k, v in f.items() if k not in added} for f in data["findings"]]
+    shape = {k: v for k, v in data.items() if k not in {"schema_version", "history", "findings"}}
+    assert {**shape, "findings": findings} == mixed_run.to_dict()
+    assert all(added <= f.keys() for f in data["findings"])
+    assert data["history"]["available"] is False
     assert data["schema_version"] == 1
     assert data["run"]["status"] == "fail"
     assert len(data["findings"]) == 5
