@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from auditor.containment import degraded, json_safe, safe_text
 from auditor.errors import StoreError
 from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
+from auditor.store.history import HistoryStore
 from auditor.store.incidents import IncidentStatus, IncidentStore
 from auditor.store.marks import MarkStore
 from auditor.store.migrate import _wrap, is_current, upgrade
@@ -86,7 +87,7 @@ def _alive(pid: int, marker: str | None) -> bool:
     return marker is None or now is None or now == marker
 
 
-class Store(IncidentStore, MarkStore):
+class Store(IncidentStore, MarkStore, HistoryStore):
     """A connection to auditor's database. Open it with `Store.open(url)`."""
 
     def __init__(self, url: str, engine: Engine) -> None:
