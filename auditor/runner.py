@@ -242,7 +242,7 @@ def finish_again(run: RunResult, recorder: Recorder | None, *, write_reports: bo
         from auditor.report import write_reports as write
 
         try:
-            write(run, run.report_dir)
+            write(run, run.report_dir, store=recorder)
         except Exception as e:
             log.error("the reports of run %s could not be written:\n%s", run.id, traceback.format_exc())
             internal_error(
@@ -630,7 +630,7 @@ class _Execution:
         from auditor.report import write_reports
 
         try:
-            write_reports(self.run, self.run.report_dir)
+            write_reports(self.run, self.run.report_dir, store=self.opts.recorder)
         except Exception as e:
             log.error("the reports of run %s could not be written:\n%s", self.run.id, traceback.format_exc())
             what = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {e}"
