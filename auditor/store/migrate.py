@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -125,16 +125,52 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` forward to `revision` (the newest by default), under the
-    migration lock, so processes starting together do not race."""
-    from alembic import command
+    migration lock, so processes starting together do not race.
 
+    A new, empty SQLite database goes straight to the newest schema: created from the models and
+    stamped HEAD, without Alembic (its imports and seven steps were most of a short crawl's start-up).
+    `tests/store/test_fresh_schema.py` keeps that schema equal to the migrated one.
+    """
     try:
         with migration_lock(url):
+            if revision in ("head", HEAD) and _create_fresh(url):
+                return
+            from alembic import command
+
             command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise _wrap(url, "migrate", exc) from exc
     except OSError as exc:
         raise _wrap(url, "lock", exc) from exc
+
+
+def _create_fresh(url: str) -> bool:
+    """Create the newest schema in an empty SQLite database and stamp it HEAD, as Alembic would.
+
+    False, with nothing done, for any other database (not SQLite, or any table in it already):
+    those are migrated step by step. Call it with the migration lock held.
+    """
+    if make_url(url).get_backend_name() != "sqlite":
+        return False
+    from auditor.store.models import Base
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if inspect(conn).get_table_names():
+                return False
+            Base.metadata.create_all(conn)
+            # The table and constraint Alembic itself creates for its revision.
+            conn.execute(
+                text(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+            )
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+        return True
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:
