@@ -1,176 +1,42 @@
-"""The `auditor` command: parses flags, calls the runner, maps results to exit codes."""
+"""The `auditor` command: parses arguments, calls `auditor.app`, prints what it returns.
+
+Running an audit end to end (store, alerts, reports, exit codes) is `auditor.app`'s, which every
+front door shares; this module only turns flags into calls and results into lines. Imports stay
+lazy: `auditor crawl` must start fast, so no browser, template, alerting or migration library is
+imported here at module level.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
+import csv
+import io
 import os
+import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import IntEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, app
 from auditor import config as config_mod
-from auditor.config import DEFAULT_CONFIG, Settings
-from auditor.errors import AuditorError, ConfigError, NothingMatched, UsageError
-from auditor.results import RunResult, Severity, Status
+from auditor.app import (  # noqa: F401  (re-exported: tests and tools name them from here)
+    ExitCode,
+    RedactingFilter,
+    describe_error,
+    error_exit_code,
+    exit_code_for,
+    print_summary,
+)
+from auditor.config import DEFAULT_CONFIG
+from auditor.errors import AuditorError, UsageError
+from auditor.results import RunResult
 
-
-class ExitCode(IntEnum):
-    OK = 0
-    FAILURES = 1
-    USAGE = 2
-    INFRASTRUCTURE = 3
-    NOTHING_MATCHED = 4
-
-
-def exit_code_for(run: RunResult) -> ExitCode:
-    """3 when auditor itself failed during the run (its results may be incomplete); else 1 when the
-    site is broken; else 3 when something could not be checked; else 0."""
-    if run.internal_errors:
-        return ExitCode.INFRASTRUCTURE
-    statuses = {c.derived_status() for c in run.checks}
-    if Status.FAIL in statuses:
-        return ExitCode.FAILURES
-    if Status.ERROR in statuses or run.status == "interrupted":
-        return ExitCode.INFRASTRUCTURE
-    return ExitCode.OK
-
-
-# ---------------------------------------------------------------------------------------------
-# Running an audit
-
-
-def _open_store(settings: Settings, database_url: str | None) -> Any:
-    from auditor.store import Store
-
-    store = Store.open(settings.database_url(database_url))
-    for run_id in store.mark_interrupted():
-        print(
-            f"auditor: run {run_id} was left running by a process that is gone; marked interrupted",
-            file=sys.stderr,
-        )
-    return store
-
-
-class RedactingFilter(logging.Filter):
-    """Replaces the config's secrets in every log record, whatever logged it."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.settings = settings
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.settings.redact(record.getMessage()), None
-        if record.exc_info:
-            record.exc_text = self.settings.redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
-
-
-def execute(
-    settings: Settings,
-    audit: str,
-    *,
-    base_url: str | None = None,
-    report_dir: str | None = None,
-    database_url: str | None = None,
-    trigger: str = "manual",
-    quiet: bool = False,
-    alerts: bool = False,
-) -> tuple[RunResult, ExitCode]:
-    """Run `audit` with a store, a progress display and reports; print the summary.
-
-    `alerts`: process the run's incidents and notify the config's channels (`auditor run` only:
-    never a crawl, an ad-hoc scenario run, the demo or a gate)."""
-    from auditor import progress
-    from auditor.runner import RunOptions, run_audit
-
-    redactor = RedactingFilter(settings)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
-    store = _open_store(settings, database_url)
-    try:
-        opts = RunOptions(
-            trigger=trigger,
-            base_url=base_url,
-            report_dir=Path(report_dir) if report_dir else None,
-            progress=None if quiet else progress.for_stream(),
-            recorder=store,
-        )
-        run = asyncio.run(run_audit(settings, audit, opts))
-        if alerts:
-            _alert(store, run, settings)
-    finally:
-        store.close()
-    print_summary(run)
-    return run, exit_code_for(run)
-
-
-def _alert(store: Any, run: RunResult, settings: Settings) -> None:
-    """Notify the alert channels about `run`. A channel that could not send, or alerting that
-    failed, is an internal error: the run ends as `error` (exit 3), stored and reported so."""
-    from auditor.alerts.process import process_run
-    from auditor.runner import finish_again, internal_error
-
-    config = settings.model.alerts
-    report_url = config.report_url.replace("{run_id}", run.id) if config.report_url else None
-    try:
-        sent = process_run(store, run, config, report_url=report_url)
-        problems = [
-            f"alert channel {n.channel!r} could not send the {n.event} message: {n.error}"
-            for n in sent
-            if not n.ok
-        ]
-    except Exception as e:
-        logging.getLogger("auditor.alerts").exception("alerts for run %s could not be processed", run.id)
-        problems = [f"the alerts of this run could not be processed: {type(e).__name__}: {e}"]
-    if problems:
-        for problem in problems:
-            internal_error(run, settings.redact(problem))
-        finish_again(run, store)
-
-
-def print_summary(run: RunResult, out: Any = None, limit: int = 20) -> None:
-    """What broke, where, and where the report is: the lines a person reads first."""
-    from auditor.containment import safe_text
-    from auditor.report.view import cut_short, internal_note
-
-    out = out or sys.stdout
-    stats = run.stats()
-    print(f"\n{run.status.upper()}: audit {run.audit!r} on {run.base_url} (run {run.id})", file=out)
-    if run.internal_errors:
-        print(f"  {internal_note(run)}", file=out)
-        for problem in run.internal_errors:
-            print(f"  ! {safe_text(problem)}", file=out)
-    for line in cut_short(run):
-        print(f"  {safe_text(line)}", file=out)
-    for c in run.checks:
-        msg = f": {safe_text(c.message)}" if c.message else ""
-        print(
-            f"  {c.derived_status():<5} {c.name} ({c.kind}, {c.duration_s:.1f} s, "
-            f"{len(c.findings)} finding(s)){msg}",
-            file=out,
-        )
-    ordered = sorted(run.findings, key=lambda f: (f.severity != Severity.ERROR, f.check, f.kind, f.url))
-    for f in ordered[:limit]:
-        where = (
-            f"  (on {f.source}" + (f" and {len(f.sources) - 1} more page(s))" if len(f.sources) > 1 else ")")
-            if f.source
-            else ""
-        )
-        print(safe_text(f"  - {f.severity}: {f.kind}: {f.url}{where}"), file=out)
-    if len(ordered) > limit:
-        print(f"  ... and {len(ordered) - limit} more finding(s) in the report", file=out)
-    counts = ", ".join(f"{k} {v}" for k, v in stats.items())
-    print(f"  {counts}", file=out)
-    if run.report_dir:
-        print(f"Report: {run.report_dir / 'report.html'}", file=out)
+# A run with the terminal's progress display and summary (`auditor.app`'s, shared with the demo).
+execute = app.run_in_terminal
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,14 +45,16 @@ def print_summary(run: RunResult, out: Any = None, limit: int = 20) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = config_mod.load(args.config)
+    audit = args.audit if args.audit is not None else app.only_audit(settings)
     _, code = execute(
         settings,
-        args.audit,
+        audit,
         base_url=args.base_url,
         report_dir=args.report_dir,
         database_url=args.database_url,
         quiet=args.quiet,
         alerts=True,
+        checks=args.check,
     )
     return code
 
@@ -231,6 +99,49 @@ def _pairs(values: list[str], sep: str, what: str) -> dict[str, str]:
     return out
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def start_url(given: str) -> str:
+    """A bare host or path (`shop.example.com`, `shop.example.com/blog/`) means https://."""
+    given = given.strip()
+    return given if _SCHEME.match(given) else f"https://{given}"
+
+
+CSV_FIELDS = ["severity", "kind", "check", "url", "source", "pages", "message", "fingerprint"]
+
+
+def findings_csv(run: RunResult) -> str:
+    """One row per finding, for a spreadsheet or a script."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for f in run.findings:
+        writer.writerow(
+            [f.severity, f.kind, f.check, f.url, f.source or "", len(f.sources), f.message, f.fingerprint]
+        )
+    return out.getvalue()
+
+
+def crawl_output(run: RunResult, fmt: str) -> str:
+    """The run in `--format`: json = report.json's data, csv = the findings, markdown = summary.md,
+    text = the printed summary."""
+    if fmt == "text":
+        out = io.StringIO()
+        print_summary(run, out)
+        return out.getvalue().lstrip("\n")
+    if fmt == "csv":
+        return findings_csv(run)
+    name = {"json": "report.json", "markdown": "summary.md"}[fmt]
+    written = run.report_dir / name if run.report_dir else None
+    if written is not None and written.is_file():
+        return written.read_text(encoding="utf-8")
+    # The reports could not be written (the run says so): render the same data here.
+    from auditor.report import render_json, render_markdown
+
+    return render_json(run) if fmt == "json" else render_markdown(run)
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     site: dict[str, Any] = {
         "headers": _pairs(args.header, ":", "--header"),
@@ -239,16 +150,37 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.user_agent:
         site["user_agent"] = args.user_agent
     settings = config_mod.single_check(
-        args.url,
+        start_url(args.url),
         "crawl",
         crawl_options(args),
         check_name="links",
         site=site,
         database_url=args.database_url,
     )
-    _, code = execute(
-        settings, "links", report_dir=args.report_dir, database_url=args.database_url, quiet=args.quiet
+    # Machine-readable output owns stdout; the summary then goes to stderr with the progress.
+    to_stdout = args.format != "text" and not args.output
+    run, code = execute(
+        settings,
+        "links",
+        report_dir=args.report_dir,
+        database_url=args.database_url,
+        quiet=args.quiet,
+        summary_to=sys.stderr if to_stdout else None,
     )
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.write_text(crawl_output(run, args.format), encoding="utf-8", errors="replace")
+        except OSError as e:
+            print(
+                f"auditor: could not write --output {path}: {e.strerror or e}; the reports are in "
+                f"{run.report_dir}",
+                file=sys.stderr,
+            )
+            return ExitCode.INFRASTRUCTURE
+        print(f"Wrote {args.format} to {path}")
+    elif args.format != "text":
+        sys.stdout.write(crawl_output(run, args.format))
     return code
 
 
@@ -411,13 +343,7 @@ def _prune(url: str, days: float, keep_reports: bool) -> int:
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    if args.database_url:
-        return config_mod.resolve_sqlite_path(args.database_url, Path.cwd())
-    if Path(args.config).exists():
-        return config_mod.load(args.config).database_url()
-    return config_mod.resolve_sqlite_path(
-        os.environ.get("AUDITOR_DATABASE_URL", config_mod.DEFAULT_DATABASE_URL), Path.cwd()
-    )
+    return app.database_url_for(args.config, args.database_url)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -457,11 +383,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     store = Store.open(_database_url(args))
     try:
-        run = store.load_run(args.run_id)
-        if run is None:
-            raise NothingMatched(
-                f"no run {args.run_id!r} in the database; `auditor runs` lists the recorded runs"
-            )
+        run = app.find_run(store, args.run_id)
         print(format_run(run, store.notifications(run_id=run.id)))
     finally:
         store.close()
@@ -489,14 +411,7 @@ def cmd_demo_shop(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def demo_faults(values: list[str]) -> Any:
-    """The demo shop's faults from `--fault` values; an unknown name is a usage error."""
-    from auditor.demo import parse_faults
-
-    try:
-        return parse_faults(values)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+demo_faults = app.demo_faults
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -509,21 +424,78 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # Parser
 
 
-def _add_run_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report-dir", help="write the reports here (default: reports/<run-id>/)")
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions and examples as written; each option's default shown unless its help already
+    says it (or it has none worth showing: off, empty, or worked out at run time)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
+DATABASE_HELP = (
+    "where runs are recorded (default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db)"
+)
+
+
+def _globals(*, top: bool) -> argparse.ArgumentParser:
+    """`--config` and `-v`: on the top-level parser with their defaults, and on every subcommand
+    with SUPPRESS, so `auditor validate --config x.toml` sets them and omitting them there keeps
+    what was given before the subcommand (or the default)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
-        "--database-url",
-        help="where runs are recorded (default: sqlite:///auditor.db, or $AUDITOR_DATABASE_URL)",
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("AUDITOR_CONFIG", DEFAULT_CONFIG) if top else argparse.SUPPRESS,
+        help="the config file (default: auditor.toml, or $AUDITOR_CONFIG)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress display, just the summary")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log what happens in detail (to stderr)",
+    )
+    return p
+
+
+_SUB_GLOBALS = _globals(top=False)
+
+
+def _command(
+    sub: Any, name: str, summary: str, description: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    """A subcommand with a one-line help, a paragraph, examples, and the global options."""
+    paragraph = textwrap.fill(" ".join(description.split()), 100)
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{paragraph}",
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+        parents=[_SUB_GLOBALS],
+    )
+    return p
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report-dir", metavar="DIR", help="write the reports here (default: reports/<run-id>/)")
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress display (on stderr), just the summary"
+    )
 
 
 def _add_gate_flags(p: argparse.ArgumentParser, *, base_url_required: bool = True) -> None:
-    # Also after the command (`auditor gate --config auditor.toml`), as CI jobs are usually written.
-    p.add_argument("--config", default=argparse.SUPPRESS, help="the config file (as the global --config)")
     p.add_argument("--audit", help="the audit to run (default: the one named `gate`, else the only one)")
     p.add_argument(
-        "--base-url", required=base_url_required, help="the deploy to check (a preview or staging URL)"
+        "--base-url",
+        metavar="URL",
+        required=base_url_required,
+        help="the deploy to check (a preview or staging URL)",
     )
     p.add_argument(
         "--external",
@@ -547,25 +519,69 @@ def _add_scenarios_flag(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="auditor",
-        description="Audit an online shop the way a customer meets it, and say what broke first.",
+        description="Audit an online shop the way a customer meets it, and say what broke first.\n\n"
+        "Global options (--config, -v) work before or after the command.\n"
+        "Exit codes: 0 nothing failed, 1 failures found, 2 usage or config error,\n"
+        "3 could not check (or auditor failed), 4 nothing matched.",
+        epilog="examples:\n  auditor demo\n  auditor crawl shop.example.com\n  auditor init && auditor "
+        "validate\n  auditor run nightly --config auditor.toml\n  auditor COMMAND --help",
+        formatter_class=HelpFormatter,
+        parents=[_globals(top=True)],
     )
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("AUDITOR_CONFIG", DEFAULT_CONFIG),
-        help="the config file (default: auditor.toml, or $AUDITOR_CONFIG)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens in detail")
     parser.add_argument("--version", action="version", version=f"auditor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run an audit from the config now (e.g. before a campaign launch)")
-    p.add_argument("audit", help="the audit's name in the config")
-    p.add_argument("--base-url", help="audit this URL instead of the site's base_url (a preview deploy)")
+    p = _command(
+        sub,
+        "run",
+        "run an audit from the config now (e.g. before a campaign launch)",
+        """Runs the audit's checks (concurrently, as far as `needs` allows), records the run in the
+        database, sends the alerts its incidents call for, and writes report.html, report.json,
+        junit.xml and summary.md. Without AUDIT, the config's only audit runs; with several, they
+        are listed (exit 2). --check runs some of the audit's checks, with the checks they need.""",
+        [
+            "auditor run",
+            "auditor run nightly --config auditor.toml",
+            "auditor run nightly --check links --check checkout",
+            "auditor run nightly --base-url https://preview-42.shop.example",
+        ],
+    )
+    p.add_argument(
+        "audit", nargs="?", metavar="AUDIT", help="the audit's name in the config (default: the only one)"
+    )
+    p.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this check of the audit, plus what it needs (repeatable)",
+    )
+    p.add_argument(
+        "--base-url", metavar="URL", help="audit this URL instead of the site's base_url (a preview deploy)"
+    )
     _add_run_flags(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("crawl", help="crawl a site for dead links, no config needed")
-    p.add_argument("url", help="the start URL: the crawl starts there and covers its host (see --scope)")
+    p = _command(
+        sub,
+        "crawl",
+        "crawl a site for dead links, no config needed",
+        """Crawls every page of the start URL's host (or only its folder, --scope path) and checks
+        each link, image, stylesheet, script and sitemap URL, as one recorded run with reports. A
+        bare host means https://. --format json|csv|markdown writes machine-readable output to
+        stdout (or --output FILE); the progress display and the summary then go to stderr.""",
+        [
+            "auditor crawl shop.example.com",
+            "auditor crawl https://shop.example.com/blog/ --scope path --max-pages 200",
+            "auditor crawl shop.example.com --format json > links.json",
+            "auditor crawl shop.example.com --format csv --output findings.csv",
+        ],
+    )
+    p.add_argument(
+        "url",
+        metavar="URL",
+        help="the start URL (a bare host means https://): the crawl starts there and covers its host",
+    )
     p.add_argument(
         "--scope",
         choices=["host", "path"],
@@ -587,11 +603,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching this (repeatable)"
     )
-    p.add_argument("--max-pages", type=int, help="pages fetched at most (default 10000)")
-    p.add_argument("--max-depth", type=int, help="clicks from the start page at most (default 25)")
+    p.add_argument("--max-pages", type=int, metavar="N", help="pages fetched at most (default 10000)")
+    p.add_argument(
+        "--max-depth", type=int, metavar="N", help="clicks from the start page at most (default 25)"
+    )
     p.add_argument("--max-time", type=float, metavar="SECONDS", help="stop crawling after this long")
-    p.add_argument("--concurrency", type=int, help="requests in flight at once (default 16)")
-    p.add_argument("--per-host", type=int, help="requests in flight at once to one host (default 8)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 16)")
+    p.add_argument(
+        "--per-host", type=int, metavar="N", help="requests in flight at once to one host (default 8)"
+    )
     p.add_argument("--delay", type=float, metavar="SECONDS", help="pause between requests to one host")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="one request's time limit (default 20)")
     p.add_argument("--user-agent", help="the User-Agent header to send")
@@ -609,17 +629,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a cookie sent to the site's own host only (repeatable)",
     )
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "csv", "markdown"],
+        default="text",
+        help="text: the summary; json: report.json's data; csv: one row per finding; markdown: "
+        "summary.md (default: text)",
+    )
+    p.add_argument("--output", metavar="FILE", help="write the --format output to FILE instead of stdout")
     _add_run_flags(p)
     p.set_defaults(func=cmd_crawl)
 
-    p = sub.add_parser("scenario", help="list scenarios, or run some against a URL with no config")
+    p = _command(
+        sub,
+        "scenario",
+        "list scenarios, or run some against a URL with no config",
+        """Scenarios are Python functions that drive Chromium through a shop as a customer would
+        (see `auditor scenario list`). `auditor scenario run` runs some by name as one audit,
+        recorded and reported like any run.""",
+        ["auditor scenario list", "auditor scenario run guest-checkout --base-url http://127.0.0.1:8000"],
+    )
     scs = p.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
-    s = scs.add_parser("list", help="list the scenarios: name, tags, whether it places an order, file")
+    s = _command(
+        scs,
+        "list",
+        "list the scenarios: name, tags, whether it places an order, file",
+        """Loads the scenario files of --scenarios (./scenarios if it exists, else the bundled
+        examples) and lists each scenario found.""",
+        ["auditor scenario list", "auditor scenario list --scenarios bundled --scenarios my-scenarios"],
+    )
     _add_scenarios_flag(s)
     s.set_defaults(func=cmd_scenario_list)
-    s = scs.add_parser("run", help="run scenarios by name against a URL, as one audit")
+    s = _command(
+        scs,
+        "run",
+        "run scenarios by name against a URL, as one audit",
+        """Runs the named scenarios against --base-url in Chromium. A scenario that places an order
+        runs only with --allow-orders: use it on test shops only.""",
+        [
+            "auditor scenario run guest-checkout --base-url http://127.0.0.1:8000 --allow-orders",
+            "auditor scenario run contact-form newsletter-signup --base-url https://staging.shop.example",
+        ],
+    )
     s.add_argument("names", nargs="+", metavar="NAME", help="the scenarios to run")
-    s.add_argument("--base-url", required=True, help="the shop to run them against")
+    s.add_argument("--base-url", metavar="URL", required=True, help="the shop to run them against")
     s.add_argument(
         "--allow-orders", action="store_true", help="let scenarios that place an order run (test shops only)"
     )
@@ -627,58 +680,115 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(s)
     s.set_defaults(func=cmd_scenario_run)
 
-    p = sub.add_parser("schedule", help="run the config's audits on their cron schedules until SIGTERM")
-    p.add_argument(
-        "--report-dir", help="make each run's report folder in DIR (default: the config's report_dir)"
+    p = _command(
+        sub,
+        "schedule",
+        "run the config's audits on their cron schedules until SIGTERM",
+        """Runs each audit that has a `schedule` at its times (in [scheduler] timezone), at most one
+        run of an audit at a time, and catches up a run missed while it was down. Alerts and the
+        heartbeat are sent as for `auditor run`. The first SIGTERM or Ctrl-C lets running audits
+        finish; a second quits at once.""",
+        ["auditor schedule", "auditor schedule --config /etc/auditor/auditor.toml"],
     )
     p.add_argument(
-        "--database-url",
-        help="where runs are recorded (default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db)",
+        "--report-dir",
+        metavar="DIR",
+        help="make each run's report folder in DIR (default: the config's report_dir)",
     )
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_schedule)
 
-    p = sub.add_parser(
-        "mail-sink", help="receive a staging shop's email over SMTP and keep it for the email checks"
+    p = _command(
+        sub,
+        "mail-sink",
+        "receive a staging shop's email over SMTP and keep it for the email checks",
+        """An SMTP server that accepts every message and stores it in the database, where the
+        email, contact-form and newsletter checks read it. Point the staging shop's SMTP settings
+        at it. Runs until Ctrl-C.""",
+        ["auditor mail-sink", "auditor mail-sink --host 0.0.0.0 --port 2525"],
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8025, help="SMTP port to listen on (default 8025)")
-    p.add_argument(
-        "--database-url",
-        help="where mail is kept: default the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db",
-    )
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_mail_sink)
 
-    database_help = "default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db"
-    p = sub.add_parser("runs", help="list recent runs, newest first")
+    p = _command(
+        sub,
+        "runs",
+        "list recent runs, newest first",
+        """One line per recorded run: its id, audit, site, status, when it started, how long it
+        took and its error and warning counts. `auditor show RUN_ID` shows one.""",
+        ["auditor runs", "auditor runs --audit nightly --limit 5"],
+    )
     p.add_argument("--audit", help="only this audit's runs")
     p.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
-    p.add_argument("--database-url", help=database_help)
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("show", help="print one run: its checks, findings and the alerts it sent")
-    p.add_argument("run_id", metavar="RUN_ID", help="the run's id, as `auditor runs` lists it")
-    p.add_argument("--database-url", help=database_help)
+    p = _command(
+        sub,
+        "show",
+        "print one run: its checks, findings and the alerts it sent",
+        """RUN_ID is a run id as `auditor runs` lists it, any unique start of one, or `latest` for
+        the newest run. A start that matches several runs lists them (exit 2).""",
+        ["auditor show latest", "auditor show 20261123-0230", "auditor show 20261123-023000-3f2a"],
+    )
+    p.add_argument("run_id", metavar="RUN_ID", help="the run's id (or a unique start of it), or `latest`")
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("incidents", help="list the open incidents, longest-standing first")
+    p = _command(
+        sub,
+        "incidents",
+        "list the open incidents, longest-standing first",
+        """An incident is one problem (one finding fingerprint) failing across runs until it is
+        resolved. Listed with when it started, how long it has been open and the run that last saw
+        it.""",
+        ["auditor incidents", "auditor incidents --audit nightly --pending"],
+    )
     p.add_argument("--audit", help="only this audit's incidents")
     p.add_argument("--pending", action="store_true", help="also incidents failing but not announced yet")
-    p.add_argument("--database-url", help=database_help)
+    p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_incidents)
 
-    p = sub.add_parser("validate", help="check the config and list every problem")
+    p = _command(
+        sub,
+        "validate",
+        "check the config and list every problem",
+        """Reads the config, checks every key and value, and lists every problem with its key path
+        (exit 2), or says it is valid with its sites, checks and audits. Warnings (valid, but
+        probably not what was meant) are listed and do not fail.""",
+        ["auditor validate", "auditor validate --config staging.toml"],
+    )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("init", help="write a commented starter auditor.toml")
-    p.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    p = _command(
+        sub,
+        "init",
+        "write a commented starter auditor.toml",
+        """Writes a starter config with every section explained, to edit for your shop; --demo
+        writes the demo shop's config instead (with a `gate` audit to try `auditor gate` on).""",
+        ["auditor init", "auditor init staging.toml", "auditor init --demo --force"],
+    )
+    p.add_argument("path", nargs="?", default=DEFAULT_CONFIG, metavar="PATH", help="the file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument(
         "--demo", action="store_true", help="write the demo shop's config (the one `auditor demo` uses)"
     )
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser(
-        "gate", help="gate a deploy in CI: run the gating audit, exit 1 if customers would hit a break"
+    p = _command(
+        sub,
+        "gate",
+        "gate a deploy in CI: run the gating audit, exit 1 if customers would hit a break",
+        """Runs the audit named `gate` (or --audit) against --base-url, internal links only, with a
+        second try for a check that failed without placing an order. Exit 0 pass, 1 a finding at
+        --fail-on or worse that is not in --baseline, 3 could not check. Sends no alerts; on GitHub
+        it adds annotations and a step summary.""",
+        [
+            "auditor gate --base-url https://preview-42.shop.example",
+            "auditor gate --config auditor.toml --base-url $PREVIEW_URL --baseline baseline.json",
+        ],
     )
     _add_gate_flags(p)
     p.add_argument(
@@ -698,25 +808,77 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_gate)
 
-    p = sub.add_parser("baseline", help="manage the gate's baseline of known findings")
+    p = _command(
+        sub,
+        "baseline",
+        "manage the gate's baseline of known findings",
+        """A baseline is a committed file of finding fingerprints the gate accepts as already
+        broken, so that only new breakage blocks a deploy.""",
+        ["auditor baseline update --base-url https://staging.shop.example --output baseline.json"],
+    )
     bls = p.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
-    b = bls.add_parser("update", help="write the current findings' fingerprints to a baseline file")
+    b = _command(
+        bls,
+        "update",
+        "write the current findings' fingerprints to a baseline file",
+        """Runs the gate's audit against --base-url (or reads a recorded run, --run) and writes its
+        findings' fingerprints to --output. Exit 3 when a check could not run: its findings would
+        be missing from the baseline.""",
+        [
+            "auditor baseline update --base-url https://staging.shop.example --output baseline.json",
+            "auditor baseline update --run latest --output baseline.json",
+        ],
+    )
     _add_gate_flags(b, base_url_required=False)
     b.add_argument("--output", required=True, metavar="FILE", help="the baseline file to write (commit it)")
     b.add_argument(
-        "--run", metavar="RUN_ID", help="use this recorded run's findings instead of running the audit"
+        "--run",
+        metavar="RUN_ID",
+        help="use this recorded run's findings (an id, a unique start of one, or `latest`) "
+        "instead of running the audit",
     )
     b.set_defaults(func=cmd_baseline_update, time_budget=None)
 
-    p = sub.add_parser("db", help="manage the database schema")
+    p = _command(
+        sub,
+        "db",
+        "manage the database schema",
+        """Runs record themselves in a SQLite or PostgreSQL database whose schema auditor migrates
+        by itself; these commands migrate, show the revision, or prune old runs.""",
+        ["auditor db current", "auditor db upgrade", "auditor db prune --older-than 90"],
+    )
     dbs = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    d = dbs.add_parser("upgrade", help="migrate to the newest schema (runs also do this by themselves)")
-    d.add_argument("revision", nargs="?", default="head")
-    d = dbs.add_parser("downgrade", help="migrate back to REVISION ('base' empties it)")
-    d.add_argument("revision")
-    dbs.add_parser("current", help="print the schema revision")
-    d = dbs.add_parser(
-        "prune", help="delete runs (with their report folders), mail and resolved incidents older than DAYS"
+    d = _command(
+        dbs,
+        "upgrade",
+        "migrate to the newest schema (runs also do this by themselves)",
+        "Migrates the database to REVISION (the newest by default) and prints the revision.",
+        ["auditor db upgrade", "auditor db upgrade --database-url postgresql+psycopg://auditor@db/auditor"],
+    )
+    d.add_argument("revision", nargs="?", default="head", metavar="REVISION", help="the revision to reach")
+    d = _command(
+        dbs,
+        "downgrade",
+        "migrate back to REVISION ('base' empties it)",
+        "Migrates the database back to REVISION; `base` removes every table auditor made.",
+        ["auditor db downgrade base"],
+    )
+    d.add_argument("revision", metavar="REVISION", help="the revision to go back to, or `base`")
+    _command(
+        dbs,
+        "current",
+        "print the schema revision",
+        "Prints the database's schema revision, or `base (empty)` when auditor has made no table.",
+        ["auditor db current"],
+    )
+    d = _command(
+        dbs,
+        "prune",
+        "delete runs (with their report folders), mail and resolved incidents older than DAYS",
+        """Deletes what is older than --older-than days: runs with their findings (and the report
+        folders auditor made for them, unless --keep-reports), stored mail, and resolved
+        incidents. Open incidents stay.""",
+        ["auditor db prune --older-than 90", "auditor db prune --older-than 30 --keep-reports"],
     )
     d.add_argument(
         "--older-than", type=float, required=True, metavar="DAYS", help="keep what is newer (e.g. 90)"
@@ -727,12 +889,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave the deleted runs' report folders on disk (by default they are removed too)",
     )
     for d in dbs.choices.values():
-        d.add_argument(
-            "--database-url", help="default: the config's, $AUDITOR_DATABASE_URL, or sqlite:///auditor.db"
-        )
+        d.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_db)
 
-    p = sub.add_parser("demo", help="audit the bundled demo shop with some faults switched on")
+    p = _command(
+        sub,
+        "demo",
+        "audit the bundled demo shop with some faults switched on",
+        """Starts the bundled demo shop (Harbor & Pine) on a free loopback port with some faults
+        on, runs the full audit against it, and says whether each fault was caught. Exit 0 when
+        every fault was caught and nothing else was reported; 1 otherwise; 3 when it could not
+        check (no browser).""",
+        ["auditor demo", "auditor demo --fault dead-link --fault double-submit", "auditor demo --no-faults"],
+    )
     p.add_argument(
         "--fault",
         action="append",
@@ -744,10 +913,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("demo-shop", help="serve the bundled demo shop until Ctrl-C")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--smtp-host", default="127.0.0.1")
-    p.add_argument("--smtp-port", type=int, default=8025)
+    p = _command(
+        sub,
+        "demo-shop",
+        "serve the bundled demo shop until Ctrl-C",
+        """Serves the demo shop on 127.0.0.1:--port, sending its email to --smtp-host:--smtp-port
+        (where `auditor mail-sink` listens), with the faults and behaviours given switched on.""",
+        ["auditor demo-shop --port 8000", "auditor demo-shop --fault dead-link --behave ledger=decimal"],
+    )
+    p.add_argument("--port", type=int, default=8000, help="HTTP port to listen on")
+    p.add_argument("--smtp-host", default="127.0.0.1", metavar="HOST", help="where the shop sends email")
+    p.add_argument("--smtp-port", type=int, default=8025, metavar="PORT", help="the SMTP port it sends to")
     p.add_argument(
         "--fault",
         action="append",
@@ -766,22 +942,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def error_exit_code(e: AuditorError) -> ExitCode:
-    """The exit code of a run that stopped on `e`: 2 usage or config, 4 nothing matched, else 3."""
-    if isinstance(e, ConfigError | UsageError):
-        return ExitCode.USAGE
-    if isinstance(e, NothingMatched):
-        return ExitCode.NOTHING_MATCHED
-    return ExitCode.INFRASTRUCTURE
-
-
-def describe_error(e: AuditorError) -> str:
-    """The one-line reason for the console (a config error lists every problem)."""
-    return f"invalid config: {e}" if isinstance(e, ConfigError) else str(e)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `auditor` command; returns the exit code."""
+    import logging
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

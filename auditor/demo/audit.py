@@ -143,7 +143,8 @@ def free_port() -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from auditor.cli import ExitCode, demo_faults, execute
+    from auditor.app import ExitCode, demo_faults
+    from auditor.app import run_in_terminal as execute
     from auditor.demo import DemoShop
 
     names: list[str] = [] if args.no_faults else (args.fault or DEFAULT_FAULTS)

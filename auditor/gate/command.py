@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from auditor import app
 from auditor import config as config_mod
 from auditor.config import Settings, SiteConfig
 from auditor.errors import AuditorError, NothingMatched, SiteUnreachable, UsageError
@@ -87,32 +87,34 @@ def execute_gate(settings: Settings, audit: str, args: argparse.Namespace, trigg
     The run is recorded when a database is configured; otherwise it uses a throwaway SQLite."""
 
     from auditor import progress
-    from auditor.cli import RedactingFilter, _open_store
-    from auditor.runner import RunOptions, run_audit
     from auditor.store import Store
 
     site = settings.sites[settings.site_for(audit)[0]].model_copy(update={"base_url": args.base_url})
     preflight(site)
-    redactor = RedactingFilter(settings)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
+    app.redact_logs(settings)
     with tempfile.TemporaryDirectory(prefix="auditor-gate-") as tmp:
         if _configured_database(settings, args.database_url):
-            store = _open_store(settings, args.database_url)
+            store = app.open_store(settings, args.database_url)
         else:
             store = Store.open(f"sqlite:///{Path(tmp) / 'gate.db'}")
         try:
-            opts = RunOptions(
-                trigger=trigger,
+            # The gate writes its reports itself, with the verdict (see _gate).
+            overrides = app.Overrides(
                 base_url=args.base_url,
-                report_dir=Path(args.report_dir) if args.report_dir else None,
-                progress=None if args.quiet else progress.for_stream(),
-                recorder=store,
+                report_dir=args.report_dir,
                 write_reports=False,
                 rerun_failed=True,
                 time_budget_s=args.time_budget,
             )
-            return asyncio.run(run_audit(settings, audit, opts))
+            run, _ = app.run_audit_now(
+                settings,
+                audit,
+                trigger=trigger,
+                overrides=overrides,
+                progress=None if args.quiet else progress.for_stream(),
+                store=store,
+            )
+            return run
         finally:
             store.close()
 
@@ -129,12 +131,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     A gate that stops before it has a verdict still says why on GitHub (an annotation and the step
     summary), not only in the log: a red check with an empty summary sends people digging.
     """
-    from auditor.cli import describe_error, error_exit_code
-
     try:
         return _gate(args)
     except AuditorError as e:
-        publish_stop(describe_error(e), int(error_exit_code(e)), sys.stdout)
+        publish_stop(app.describe_error(e), int(app.error_exit_code(e)), sys.stdout)
         raise
 
 
@@ -181,16 +181,10 @@ def cmd_baseline_update(args: argparse.Namespace) -> int:
 
 
 def _recorded_run(args: argparse.Namespace) -> RunResult:
-    from auditor.cli import _database_url
     from auditor.store import Store
 
-    store = Store.open(_database_url(args))
+    store = Store.open(app.database_url_for(args.config, args.database_url))
     try:
-        run = store.load_run(args.run)
+        return app.find_run(store, args.run)
     finally:
         store.close()
-    if run is None:
-        raise NothingMatched(
-            f"no run {args.run!r} in the database (`auditor run` and `auditor gate` print run ids)"
-        )
-    return run

@@ -19,11 +19,12 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from auditor.app import Overrides, redact_logs, run_audit_async
 from auditor.config import Settings
 from auditor.errors import NothingMatched
 from auditor.progress import PlainProgress
 from auditor.results import RunResult, RunStatus
-from auditor.runner import RunOptions, new_run_id, run_audit
+from auditor.runner import new_run_id
 from auditor.scheduler.catchup import TRIGGER, plan_catch_up
 from auditor.scheduler.config import SchedulerConfig
 from auditor.scheduler.cron import cron_trigger
@@ -154,10 +155,6 @@ class AuditScheduler:
         finally:
             self.running.pop(audit, None)
         if run is not None:
-            from auditor.alerts import notify_after_run
-
-            # Never raises: a failing channel or database is logged and recorded, the schedule goes on.
-            await asyncio.to_thread(notify_after_run, self.store, run, self.settings.model.alerts)
             ok = run.status in SUCCESS
             report = f"; report {run.report_dir / 'report.html'}" if run.report_dir else ""
             log.info(
@@ -174,15 +171,19 @@ class AuditScheduler:
         return run
 
     async def _audit(self, audit: str, run_id: str) -> RunResult | None:
-        opts = RunOptions(
-            trigger=TRIGGER,
-            report_dir=self.report_root / run_id if self.report_root else None,
-            progress=PlainProgress(sys.stderr),
-            recorder=self.store,
-            run_id=run_id,
-        )
+        # The application layer records, alerts (a channel that cannot send ends the run as error,
+        # and the schedule goes on) and reports, as `auditor run` does.
+        overrides = Overrides(report_dir=self.report_root / run_id if self.report_root else None, alerts=True)
         try:
-            return await run_audit(self.settings, audit, opts)
+            return await run_audit_async(
+                self.settings,
+                audit,
+                trigger=TRIGGER,
+                overrides=overrides,
+                run_id=run_id,
+                progress=PlainProgress(sys.stderr),
+                store=self.store,
+            )
         except asyncio.CancelledError:
             log.warning("audit %r run %s interrupted: it did not finish before the stop limit", audit, run_id)
             await self.heartbeat.ping(Event.FAIL, f"{audit} run {run_id}: interrupted by a stop")
@@ -261,13 +262,9 @@ def serve(
     report_dir: str | Path | None = None,
 ) -> int:
     """`auditor schedule`: run until SIGTERM or SIGINT, then stop cleanly; returns the exit code."""
-    from auditor.cli import RedactingFilter
-
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # scheduled/started/finished lines are the point of this command
-    redactor = RedactingFilter(settings)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
+    redact_logs(settings)
 
     async def main() -> int:
         stop_event = asyncio.Event()

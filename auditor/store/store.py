@@ -279,6 +279,12 @@ class Store(IncidentStore, MarkStore, HistoryStore):
                 for r in s.scalars(q)
             ]
 
+    def run_ids_starting(self, prefix: str, limit: int = 11) -> list[str]:
+        """The ids of recorded runs that start with `prefix`, newest first (`auditor show 2026`)."""
+        q = select(RunRow.id).where(RunRow.id.startswith(prefix, autoescape=True))
+        with self._session() as s:
+            return list(s.scalars(q.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)))
+
     def load_run(self, run_id: str) -> RunResult | None:
         """Rebuild a run with its checks and findings from the database, or None if unknown."""
         with self._session() as s:
