@@ -290,6 +290,8 @@ class _Run:
                     "error": full,
                     "file": self.spec.where,
                     "payment_submitted": "payment_submitted_at" in self.outputs,
+                    # The report's re-run command adds --allow-orders for such a scenario.
+                    "places_order": self.spec.places_order,
                 },
                 key=step,
                 # One incident per scenario and step, whatever order number the page's URL has.

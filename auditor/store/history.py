@@ -52,7 +52,7 @@ class PastRun:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A finding of the previous run that this run's check no longer reports."""
+    """A finding the check reported the last time it completed, and no longer reports."""
 
     check: str
     kind: str
@@ -124,7 +124,7 @@ def _history(s: Session, run: RunResult) -> History:
         )
     }
     current = {(f.check, f.fingerprint) for f in run.findings}
-    gone = _gone(s, run, runs[0].id, current)
+    gone = _gone(s, run, runs, statuses, current)
     seen: set[tuple[str, str, str]] = set()
     for chunk in _chunks(sorted({fp for _, fp in current} | {r.fingerprint for r in gone})):
         q = select(FindingRow.run_id, FindingRow.check, FindingRow.fingerprint).where(
@@ -179,20 +179,32 @@ def _first_seen(s: Session, audit: str, keys: list[Key], before: datetime) -> It
                 yield (check, fp), _aware(first)
 
 
-def _gone(s: Session, run: RunResult, previous: str, current: set[Key]) -> list[Resolved]:
-    """The previous run's findings whose check completed in `run` without reporting them (undated)."""
-    completed = {c.name for c in run.checks if c.derived_status() in _COMPLETED}
-    if not completed:
+def _gone(
+    s: Session,
+    run: RunResult,
+    runs: Sequence[PastRun],
+    statuses: dict[tuple[str, str], str],
+    current: set[Key],
+) -> list[Resolved]:
+    """What this run's completed checks no longer report, of what each reported the last time it
+    completed (a crawl that errored last night resolves nothing, and hides nothing)."""
+    last: dict[str, str] = {}
+    for c in run.checks:
+        if c.derived_status() in _COMPLETED:
+            done = next((r.id for r in runs if _completed(statuses.get((r.id, c.name)))), None)
+            if done is not None:
+                last[c.name] = done
+    if not last:
         return []
     q = (
         select(FindingRow)
-        .where(FindingRow.run_id == previous, FindingRow.check.in_(completed))
+        .where(FindingRow.run_id.in_(set(last.values())), FindingRow.check.in_(last))
         .order_by(FindingRow.id)
     )
     return [
         Resolved(f.check, f.kind, f.severity, f.url, f.message, f.fingerprint, _EPOCH)
         for f in s.scalars(q)
-        if (f.check, f.fingerprint) not in current
+        if last.get(f.check) == f.run_id and (f.check, f.fingerprint) not in current
     ]
 
 
