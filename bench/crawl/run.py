@@ -1,11 +1,13 @@
 """Benchmark auditor's crawler against linkinator and LinkChecker on a generated static site.
 
-Generates a seeded site (see generate.py), serves it with nginx on 127.0.0.1, crawls it
+Generates seeded sites (see generate.py), serves each with nginx on 127.0.0.1, crawls it
 internal-only with each tool and prints wall time, pages/s, peak RSS and how many of the
-planted dead links and missing fragments each tool found. Reference tools are installed on
-first use into bench/.cache (npm and a separate venv), never by ``make test``.
+planted dead links and missing fragments each tool found, then auditor's start-up cost and its
+speed ratios against the targets. Every measurement is run ``--repeat`` times (tools interleaved,
+so a change in the machine's load hits them alike) and the median is shown. Reference tools are
+installed on first use into bench/.cache (npm and a separate venv), never by ``make test``.
 
-Usage: python bench/crawl/run.py [--pages 10000] [--linkchecker-pages 1000]
+Usage: python bench/crawl/run.py [--sizes 1000,10000] [--linkchecker-pages 1000] [--repeat 3]
        [--skip-linkchecker] [--skip-linkinator] [--keep] [--memory-sizes 10000,50000]
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,6 +43,10 @@ LINKINATOR = CACHE / "node_modules" / ".bin" / "linkinator"
 LINKCHECKER_VENV = CACHE / "venv-linkchecker"
 AUDITOR = REPO / ".venv" / "bin" / "auditor"
 DEAD_KINDS = {"broken_link", "broken_image", "broken_resource"}
+# Issue 11's targets: how many times faster than each tool, and the start-up cost.
+LINKINATOR_TARGET = 2.0
+LINKCHECKER_TARGET = 20.0
+STARTUP_TARGET_S = 0.3
 FRAGMENT_KINDS = {"missing_fragment"}
 
 
@@ -65,6 +72,8 @@ class Measurement:
     exit_code: int | None = None
     score: Score | None = None
     error: str = ""
+    # Every run's wall time when the measurement is the median of several.
+    walls: list[float] = field(default_factory=list)
 
     @property
     def pages_per_s(self) -> float:
@@ -241,23 +250,36 @@ def ensure_linkchecker() -> None:
 def run_auditor(url: str, pages: int, work: Path, concurrency: int) -> Measurement:
     """Crawl with auditor and score its report.json."""
     out = work / "auditor"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    argv = [
-        str(AUDITOR), "crawl", url, "--no-external", "--ignore-robots",
-        "--report-dir", str(out), "--database-url", f"sqlite:///{out}/bench.db",
-        "--concurrency", str(concurrency), "--per-host", str(concurrency),
-        "--max-pages", str(pages * 2),
-    ]  # fmt: skip
-    m = measure("auditor", pages, argv, out / "log.txt")
-    report = out / "report.json"
-    if not report.exists():
-        m.error = f"no report.json (exit {m.exit_code}); see {out / 'log.txt'}"
+    m = _auditor(url, out, ["--max-pages", str(pages * 2)], concurrency, "auditor", pages)
+    if m.error:
         return m
+    report = out / "report.json"
     dead, frags, other = parse_auditor(report)
     m.score = score(_expected(work), dead, frags)
     m.score.false_positives += other
     return m
+
+
+def _auditor(url: str, out: Path, extra: list[str], concurrency: int, tool: str, pages: int) -> Measurement:
+    """One `auditor crawl` in a fresh process, with a new database and report folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    argv = [
+        str(AUDITOR), "crawl", url, "--no-external", "--ignore-robots", "--quiet",
+        "--report-dir", str(out), "--database-url", f"sqlite:///{out}/bench.db",
+        "--concurrency", str(concurrency), "--per-host", str(concurrency), *extra,
+    ]  # fmt: skip
+    m = measure(tool, pages, argv, out / "log.txt")
+    if not (out / "report.json").exists():
+        m.error = f"no report.json (exit {m.exit_code}); see {out / 'log.txt'}"
+    return m
+
+
+def run_startup(url: str, work: Path, concurrency: int) -> Measurement:
+    """auditor's fixed cost: a crawl of the start page alone (its links to other pages are not
+    followed; its stylesheet, script and images are checked), with interpreter start, imports,
+    a new database and every report, as a user meets it."""
+    return _auditor(url, work / "auditor-startup", ["--max-depth", "0"], concurrency, "start-up", 1)
 
 
 def run_linkinator(url: str, pages: int, work: Path, concurrency: int) -> Measurement:
@@ -310,6 +332,23 @@ def _expected(work: Path) -> list[dict[str, object]]:
 # ---------------------------------------------------------------- report
 
 
+def median(runs: list[Measurement]) -> Measurement:
+    """The run with the median wall time, carrying every run's wall time and the highest peak."""
+    ok = [m for m in runs if not m.error] or runs
+    ordered = sorted(ok, key=lambda m: m.wall_s)
+    mid = ordered[(len(ordered) - 1) // 2]
+    mid.walls = [m.wall_s for m in runs]
+    mid.peak_rss_mb = max(m.peak_rss_mb for m in runs)
+    failed = [m.error for m in runs if m.error]
+    if failed and not mid.error:
+        mid.error = f"{len(failed)} of {len(runs)} runs failed: {failed[0]}"
+    # A fault missed in any run is shown: the worst score, not the median one.
+    scored = [m.score for m in runs if m.score]
+    if scored:
+        mid.score = min(scored, key=lambda s: (s.dead_found + s.fragments_found, -len(s.false_positives)))
+    return mid
+
+
 def print_table(rows: list[Measurement]) -> None:
     """Print one line per tool and size."""
     row = "{:<12}{:>7}{:>9}{:>9}{:>9}{:>10}{:>9}{:>9}  {}"
@@ -324,17 +363,49 @@ def print_table(rows: list[Measurement]) -> None:
         note = m.error or (f"exit {m.exit_code}" if m.exit_code not in (0, 1) else "")
         if s and s.false_positives:
             note += f" e.g. {', '.join(s.false_positives[:3])}"
-        wall, rate, rss = f"{m.wall_s:.1f}", f"{m.pages_per_s:.0f}", f"{m.peak_rss_mb:.0f}"
+        if len(m.walls) > 1:
+            note = f"runs {' '.join(f'{w:.2f}' for w in m.walls)}  {note}".rstrip()
+        wall, rate, rss = f"{m.wall_s:.2f}", f"{m.pages_per_s:.0f}", f"{m.peak_rss_mb:.0f}"
         print(row.format(m.tool, m.pages, wall, rate, rss, dead, frags, fp, note))
 
 
-def ratio(rows: list[Measurement], pages: int, other: str) -> str:
-    """auditor's speed relative to ``other`` at ``pages``, as 'N.Nx'."""
-    mine = next((m for m in rows if m.tool == "auditor" and m.pages == pages and not m.error), None)
-    theirs = next((m for m in rows if m.tool == other and m.pages == pages and not m.error), None)
+def find(rows: list[Measurement], tool: str, pages: int) -> Measurement | None:
+    """The successful measurement of `tool` at `pages`, if any."""
+    return next((m for m in rows if m.tool == tool and m.pages == pages and not m.error), None)
+
+
+def ratio(rows: list[Measurement], pages: int, other: str) -> float | None:
+    """How many times faster auditor was than ``other`` at ``pages`` (None: not measured)."""
+    mine, theirs = find(rows, "auditor", pages), find(rows, other, pages)
     if not mine or not theirs:
-        return "n/a"
-    return f"{theirs.wall_s / mine.wall_s:.1f}x"
+        return None
+    return theirs.wall_s / mine.wall_s
+
+
+def print_targets(
+    rows: list[Measurement], checks: list[tuple[str, int, float]], startup: Measurement | None
+) -> None:
+    """auditor's ratios and start-up against the issue's targets, one line each."""
+    print()
+    for other, pages, target in checks:
+        r = ratio(rows, pages, other)
+        shown = f"{r:.1f}x" if r is not None else "n/a"
+        verdict = "" if r is None else ("met" if r >= target else "NOT met")
+        print(
+            f"auditor vs {other:<11} at {pages - 1:>6} pages: {shown:>6} faster "
+            f"(target {target:g}x) {verdict}"
+        )
+    if startup is not None and not startup.error:
+        verdict = "met" if startup.wall_s <= STARTUP_TARGET_S else "NOT met"
+        print(
+            f"auditor start-up (one page, new database, reports): {startup.wall_s:.2f} s "
+            f"(target {STARTUP_TARGET_S:g} s) {verdict}"
+        )
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, for the record."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def site(work_root: Path, pages: int) -> Path:
@@ -351,51 +422,74 @@ def site(work_root: Path, pages: int) -> Path:
 def main() -> int:
     """Run the benchmark and print its table."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pages", type=int, default=10_000)
+    p.add_argument("--sizes", default="1000,10000", help="comma-separated page counts (default 1000,10000)")
+    p.add_argument("--pages", type=int, help="one size only (same as --sizes N)")
     p.add_argument("--linkchecker-pages", type=int, default=1_000)
+    p.add_argument("--repeat", type=int, default=3, help="runs per tool and size; the median is shown")
     p.add_argument("--skip-linkchecker", action="store_true")
     p.add_argument("--skip-linkinator", action="store_true")
     p.add_argument("--skip-auditor", action="store_true", help="time only the reference tools")
+    p.add_argument("--skip-startup", action="store_true", help="do not time auditor's start-up")
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--memory-sizes", help="comma-separated page counts: auditor only, peak RSS per size")
     p.add_argument(
         "--keep", action="store_true", help="keep generated sites and outputs in bench/.cache/work"
     )
     args = p.parse_args()
+    sizes = [args.pages] if args.pages else [int(x) for x in args.sizes.split(",")]
+    repeat = max(1, args.repeat)
 
     work_root = CACHE / "work" if args.keep else Path(tempfile.mkdtemp(prefix="auditor-bench-"))
     # mkdtemp makes the folder 0700, and LinkChecker, run as root, drops to `nobody` before it
     # writes its CSV: it must be able to reach its output folder.
-    work_root.chmod(0o755)
     work_root.mkdir(parents=True, exist_ok=True)
+    work_root.chmod(0o755)
     rows: list[Measurement] = []
+    startup: Measurement | None = None
+    print(f"load average at start: {load()}  (repeat {repeat}, median shown)", flush=True)
     try:
         if args.memory_sizes:
             for pages in (int(x) for x in args.memory_sizes.split(",")):
                 work = site(work_root, pages)
                 with nginx(work / "site", work / "nginx") as url:
-                    rows.append(run_auditor(url, pages + 1, work, args.concurrency))
+                    runs = [run_auditor(url, pages + 1, work, args.concurrency) for _ in range(repeat)]
+                    rows.append(median(runs))
             print_table(rows)
+            print(f"load average at end: {load()}")
             return 0
-        work = site(work_root, args.pages)
-        with nginx(work / "site", work / "nginx") as url:
+        checks: list[tuple[str, int, float]] = []
+        all_sizes = list(
+            dict.fromkeys([*sizes, *([] if args.skip_linkchecker else [args.linkchecker_pages])])
+        )
+        for pages in all_sizes:
+            work = site(work_root, pages)
+            tools: list[tuple[str, Any]] = []
             if not args.skip_auditor:
-                rows.append(run_auditor(url, args.pages + 1, work, args.concurrency))
-            if not args.skip_linkinator:
-                rows.append(run_linkinator(url, args.pages + 1, work, args.concurrency))
-        if not args.skip_linkchecker:
-            small = site(work_root, args.linkchecker_pages)
-            with nginx(small / "site", small / "nginx") as url:
-                # Same size as the main site: auditor was just timed on it.
-                if not args.skip_auditor and args.linkchecker_pages != args.pages:
-                    rows.append(run_auditor(url, args.linkchecker_pages + 1, small, args.concurrency))
-                rows.append(run_linkchecker(url, args.linkchecker_pages + 1, small))
-        print_table(rows)
-        speedup = ratio(rows, args.pages + 1, "linkinator")
-        print(f"\nauditor vs linkinator at {args.pages} pages: {speedup} faster (target 2x)")
-        if not args.skip_linkchecker:
-            speedup = ratio(rows, args.linkchecker_pages + 1, "LinkChecker")
-            print(f"auditor vs LinkChecker at {args.linkchecker_pages} pages: {speedup} faster (target 20x)")
+                tools.append(
+                    ("auditor", lambda u, w=work, n=pages: run_auditor(u, n + 1, w, args.concurrency))
+                )
+            if not args.skip_linkinator and pages in sizes:
+                tools.append(
+                    ("linkinator", lambda u, w=work, n=pages: run_linkinator(u, n + 1, w, args.concurrency))
+                )
+                checks.append(("linkinator", pages + 1, LINKINATOR_TARGET))
+            if not args.skip_linkchecker and pages == args.linkchecker_pages:
+                tools.append(("LinkChecker", lambda u, w=work, n=pages: run_linkchecker(u, n + 1, w)))
+                checks.append(("LinkChecker", pages + 1, LINKCHECKER_TARGET))
+            runs: dict[str, list[Measurement]] = {name: [] for name, _ in tools}
+            with nginx(work / "site", work / "nginx") as url:
+                for _ in range(repeat):
+                    # Interleaved, never concurrent: the machine is small, and its load changes.
+                    for name, run in tools:
+                        runs[name].append(run(url))
+                        print(f"  {name} {pages}: {runs[name][-1].wall_s:.2f} s", flush=True)
+                if startup is None and not args.skip_auditor and not args.skip_startup:
+                    startup = median([run_startup(url, work, args.concurrency) for _ in range(repeat)])
+            rows.extend(median(r) for r in runs.values())
+        print()
+        print_table(rows + ([startup] if startup else []))
+        print_targets(rows, checks, startup)
+        print(f"load average at end: {load()}")
         return 0
     finally:
         if not args.keep:
