@@ -45,8 +45,10 @@ from auditor.checks.inbox import (
 )
 from auditor.mail.mailbox import Cursor, Mailbox, refused_for, wait_for
 from auditor.mail.message import Message
+from auditor.mail.render import html_to_text
 from auditor.registry import register
 from auditor.results import CheckResult, Finding, Severity, Status
+from auditor.scrub import Scrubber, keyring_of
 
 # Placeholders a pattern may use; each is replaced by the escaped value from the scenario outputs.
 PLACEHOLDERS = ("order_number", "order_total", "first_name", "email")
@@ -223,8 +225,14 @@ class EmailCheck(Check[EmailOptions]):
                 findings += merge_tag_findings(n, msgs, ctx.base_url, self.options.ignore_merge_tags)
         checked = await check_links(ctx, present, self.options)
         findings += link_findings(checked)
+        scrubber = Scrubber.for_site(ctx.site, keyring_of(ctx.resources).values())
         for f in findings:
             f.source = thank_you if isinstance(thank_you, str) else None
+            # The report shows the email itself next to what is wrong with it.
+            if shown := present.get(str(f.evidence.get("message"))):
+                f.evidence["email"] = shown_email(
+                    shown[0], [c for c in checked if c.message == f.evidence["message"]], scrubber
+                )
         return CheckResult(
             findings=findings,
             outputs=self._outputs(name, found, paid_at, checked),
@@ -388,6 +396,23 @@ class EmailCheck(Check[EmailOptions]):
             "message_uids": [m.uid for msgs in found.values() for m in msgs],
             "links": [c.as_json() for c in checked],
         }
+
+
+# An email's text is kept in a finding up to this many characters.
+EMAIL_TEXT_CHARS = 4000
+
+
+def shown_email(msg: Message, links: Sequence[CheckedLink], scrubber: Scrubber) -> dict[str, Any]:
+    """What a report shows of `msg`: subject, sender, time, text part (cut, secrets masked), links."""
+    text = scrubber.text(msg.text or html_to_text(msg.html))
+    return {
+        "subject": scrubber.text(msg.subject),
+        "from": msg.sender,
+        "received_at": msg.received_at.isoformat(),
+        "text": text[:EMAIL_TEXT_CHARS],
+        "text_cut": max(0, len(text) - EMAIL_TEXT_CHARS),
+        "links": [c.as_json() for c in links[:100]],
+    }
 
 
 def _text(value: Any) -> str | None:
