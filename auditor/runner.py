@@ -34,6 +34,7 @@ from auditor.containment import clean, degraded, safe_text
 from auditor.errors import InfrastructureError, NothingMatched
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status, worst
 from auditor.scrub import Keyring
+from auditor.store import marks as payment_marks
 
 log = logging.getLogger("auditor.runner")
 
@@ -261,7 +262,8 @@ def _satisfies(need: CheckResult, tolerant: bool) -> bool:
     status = need.derived_status()
     if status in (Status.PASS, Status.WARN):
         return True
-    return tolerant and status == Status.FAIL and bool(need.outputs)
+    # A need that may have submitted a payment leaves a purchase to reconcile, however it ended.
+    return tolerant and (_paid(need) or (status == Status.FAIL and bool(need.outputs)))
 
 
 def places_order(spec: CheckSpec, config_dir: Path) -> bool:
@@ -330,6 +332,13 @@ class _Execution:
     # Findings and check results the store refused once: tried again when the run ends.
     unstored: list[Finding] = field(default_factory=list)
     unfinished: list[CheckResult] = field(default_factory=list)
+    # The run's payment marks, durable in the recorder when it keeps them (the Store does).
+    marks: payment_marks.RunMarks = field(init=False)
+
+    def __post_init__(self) -> None:
+        recorder = self.opts.recorder
+        store = recorder if isinstance(recorder, payment_marks.MarkStore) else None
+        self.marks = payment_marks.RunMarks(self.run.id, store)
 
     async def run_all(self, specs: list[CheckSpec]) -> None:
         loop = asyncio.get_running_loop()
@@ -378,6 +387,8 @@ class _Execution:
         """Run `spec` (or skip it), with its one re-run when the run allows it; `held` collects the
         findings kept so far, so that a failure in handling them loses none."""
         failed = [r.name for r in needed if not _satisfies(r, _tolerant(spec.kind))]
+        if _tolerant(spec.kind) and any(_paid(r) for r in needed):
+            failed = []  # a payment to reconcile: the payment check runs whatever else broke
         # Only a run that re-runs checks needs to know (it may load the scenario files to find out).
         orders = self.opts.rerun_failed and (
             places_order(spec, self.settings.base_dir) or any(n in self.ordered for n in spec.needs)
@@ -477,12 +488,14 @@ class _Execution:
         self.tell("check_started", spec.name, spec.kind)
         started, t0 = datetime.now(UTC), time.monotonic()
         limit, by_budget = self._limit(spec)
+        ctx.deadline = time.monotonic() + limit
         budget = f"the run's time budget of {self.opts.time_budget_s or 0:g} s (--time-budget)"
         try:
             if limit <= 0:
                 raise TimeoutError
             async with asyncio.timeout(limit):
-                result = await cls(spec.name, spec.options).run(ctx)
+                check = cls(spec.name, spec.options)
+                result = await payment_marks.guarded(self.marks, spec.name, check.run, ctx)
         except TimeoutError:
             if by_budget:
                 what = f"was cut by {budget}" if limit > 0 else f"did not start: {budget} was used up"
@@ -500,6 +513,8 @@ class _Execution:
             what = type(result).__name__
             log.error("check %s returned a %s, not a CheckResult", spec.name, what)
             result = CheckResult(status=Status.ERROR, message=f"internal error: the check returned a {what}")
+        # Whatever ended the check, a payment step it reached is on record (auditor.store.marks).
+        result = payment_marks.with_marks(result, self.marks.for_check(spec.name))
         for f in result.findings:
             emit(f)
         result.findings = list(emitted.values())
