@@ -7,6 +7,8 @@ after each press of the pay button, in order.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from playwright.async_api import Page
 
 from auditor import scenario
@@ -66,7 +68,8 @@ async def pay(page: Page, card: Card, number: str, outputs: dict) -> str:
         await page.click("#pay-button")
     response = await navigation.value
     if response is not None and response.status >= 400:
-        raise AssertionError(f"paying answered HTTP {response.status} on {page.url}")
+        request = f"{response.request.method} {urlsplit(response.url).path}"
+        raise AssertionError(f"{request} answered HTTP {response.status} ({response.url})")
     if "/thank-you/" in page.url:
         result, message = "approved", (await page.locator("h1").inner_text()).strip()
     else:

@@ -71,7 +71,8 @@ async def guest_checkout(
             await page.click("#pay-button")
         response = await navigation.value
         if response is not None and response.status >= 400:
-            raise AssertionError(f"paying answered HTTP {response.status} on {page.url}")
+            request = f"{response.request.method} {urlsplit(response.url).path}"
+            raise AssertionError(f"{request} answered HTTP {response.status} ({response.url})")
         alert = page.locator("p.alert[role=alert]")
         if "/thank-you/" not in page.url:
             said = await alert.inner_text() if await alert.count() else "no thank-you page, no message"
