@@ -78,3 +78,13 @@ def commands_and_flags() -> list[str]:
 @pytest.mark.parametrize("item", commands_and_flags())
 def test_every_command_and_flag_is_documented(item: str) -> None:
     assert item in README
+
+
+def test_the_generated_references_are_current() -> None:
+    """docs/reference/ is generated from the models and the parser: regenerate it when they change."""
+    import subprocess
+    import sys
+
+    tool = Path(__file__).parent.parent / "tools" / "reference.py"
+    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
