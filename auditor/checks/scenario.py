@@ -23,7 +23,6 @@ from auditor.errors import Problem
 from auditor.registry import register
 from auditor.results import CheckResult, Status
 from auditor.scenarios.customer import new_customer
-from auditor.scenarios.fixtures import Card
 from auditor.scenarios.loader import find
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.run import run_scenario
@@ -80,7 +79,7 @@ class ScenarioCheck(Check[ScenarioOptions]):
             cursor = (await mailbox.cursor()).to_dict()
         keyring = keyring_of(ctx.resources)
         keyring.remember_password(customer.email, customer.password)
-        scrubber = Scrubber.for_site(ctx.site, {*keyring.values(), *Card().numbers})
+        scrubber = Scrubber.for_site(ctx.site, {*keyring.values(), *self.options.test_cards.card().numbers})
         with Evidence(ctx.report_dir / ctx.name, scrubber) as evidence:
             outcome = await run_scenario(
                 spec,

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from auditor.config import SiteConfig
 from auditor.results import Artifact, Finding, Severity, Status
 from auditor.scenarios.customer import Customer
-from auditor.scenarios.fixtures import Artifacts, Card, Site, StepRecord, Steps
+from auditor.scenarios.fixtures import Artifacts, Site, StepRecord, Steps
 from auditor.scenarios.options import ScenarioOptions
 from auditor.scenarios.spec import ScenarioSpec
 from auditor.scenarios.watch import PageError, PageWatcher
@@ -168,7 +168,7 @@ class _Run:
         self.artifacts = Artifacts(artifact_dir)
         self.progress = progress
         self.limits = _Limits(options)
-        self.card = Card()
+        self.card = options.test_cards.card()
         self.steps = Steps(
             options.step_timeout_s, self._step_started, self._step_ended, on_payment=self._payment_step
         )
