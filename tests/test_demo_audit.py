@@ -13,14 +13,14 @@ from auditor.demo.audit import CAUGHT_BY, DEFAULT_FAULTS, demo_config
 from auditor.demo.faults import KNOWN
 
 
-def demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def demo(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "auditor", "demo", "-q", "--report-dir", "out", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "CI": "true"},
+        env={"PATH": "/usr/bin:/bin", "CI": "true", **env},
     )
 
 
@@ -58,8 +58,28 @@ def test_the_default_demo_catches_each_fault_once(tmp_path: Path) -> None:
         ("confirmation-email", "email_merge_tag"),
         ("payment", "double_charge"),
         ("contact-autoresponse", "autoresponse_missing"),
+        ("checkout", "scenario_failed"),
     }
-    assert (tmp_path / "out" / "report.html").exists()
+    # The failed checkout left its screenshot and trace, and the report links them.
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "screenshot.png" in html and "trace.zip" in html
+    assert list((tmp_path / "out").rglob("trace.zip")) and list((tmp_path / "out").rglob("screenshot.png"))
+
+
+def test_the_demo_without_a_browser_says_so_once_and_exits_3_checking_only_what_the_crawl_can(
+    tmp_path: Path,
+) -> None:
+    result = demo(
+        "--fault", "dead-link", "--fault", "double-submit", cwd=tmp_path, AUDITOR_CHROMIUM="/nowhere/chromium"
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("No Chromium was found") == 1
+    assert "'/nowhere/chromium' does not exist" in output and "apt-get install chromium" in output
+    assert "caught           dead-link" in result.stdout
+    assert "not checked (no browser) double-submit" in result.stdout
+    assert "MISSED" not in output
+    assert findings(tmp_path) == {("links", "broken_link")}
 
 
 def test_the_email_login_and_delivery_faults_are_caught_side_by_side(tmp_path: Path) -> None:
