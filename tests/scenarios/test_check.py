@@ -59,7 +59,7 @@ async def test_a_failed_scenario_is_a_failed_check_with_its_evidence_in_report_h
     assert check.derived_status() == Status.FAIL
     assert check.message == (
         "guest-checkout failed at step 'Pay with the test card': "
-        f"paying answered HTTP 500 on {shop.base_url}/pay"
+        f"POST /pay answered HTTP 500 ({shop.base_url}/pay)"
     )
     # The pay step was reached: its payment mark is on record, so nothing buys again.
     assert check.stats == {"scenarios": 1, "steps": 4, "payment_submitted": 1, "payment_marks": 1}
