@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import os
 import re
@@ -34,6 +35,12 @@ from auditor.app import (  # noqa: F401  (re-exported: tests and tools name them
 from auditor.config import DEFAULT_CONFIG
 from auditor.errors import AuditorError, UsageError
 from auditor.results import RunResult
+
+# Front doors with their own commands (workers, the dashboard, campaigns): each module has
+# `add_commands(sub, command)`, where `command(sub, name, summary, description, examples)` makes a
+# subcommand parser as the ones below are made; each sets `func` on its parsers. Such a module
+# imports nothing heavy at module level (`auditor crawl` must start fast).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 # A run with the terminal's progress display and summary (`auditor.app`'s, shared with the demo).
 execute = app.run_in_terminal
@@ -939,6 +946,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="switch a behaviour on, e.g. ledger=decimal (repeatable; not a fault)",
     )
     p.set_defaults(func=cmd_demo_shop)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub, _command)
     return parser
 
 
