@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser test-services clean
+.PHONY: demo test docs docs-serve lint typecheck pytest browser test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ test-services:
 demo: $(STAMP) browser
 	$(BIN)/auditor demo
 
+# The manual (docs/, MkDocs Material) into site/; `make docs-serve` previews it on 127.0.0.1:8000.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scenarios alembic tools
 	$(BIN)/ruff format --check auditor tests bench scenarios alembic tools
@@ -53,4 +60,4 @@ pytest: $(STAMP) browser test-services
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site
