@@ -131,18 +131,24 @@ DEFAULT_CUSTOMER_NAME = "Ada Auditor"
 class SiteConfig(_Model):
     """A shop to audit."""
 
+    # The shop's address (http or https).
     base_url: str
+    # Whether scenarios that place dummy orders may run on this site.
     allow_orders: bool = False
     # The dummy customer of scenarios: `{id}` is unique per run and scenario, so every order,
     # account and email of one run can be told apart from every other run's.
     customer_email: str = DEFAULT_CUSTOMER_EMAIL
+    # The dummy customer's name.
     customer_name: str = Field(DEFAULT_CUSTOMER_NAME, min_length=1)
+    # The User-Agent sent; the default names auditor honestly.
     user_agent: str = DEFAULT_USER_AGENT
     # Sent only to the base URL's host, never to external links.
     headers: dict[str, str] = {}
+    # Cookies sent only to the base URL's host, never to external links.
     cookies: dict[str, str] = {}
     # Extra headers/cookies for other hosts of the shop (a CDN, a checkout domain).
     hosts: dict[str, HostConfig] = {}
+    # How hard and how far crawls may go on this site.
     crawl: CrawlLimits = CrawlLimits()
     # Where the emails the shop sends to the dummy customer are read (the built-in SMTP sink or
     # IMAP); without one, the email, contact-form and newsletter checks cannot run.
@@ -252,9 +258,13 @@ class CheckConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    # The check kind: crawl, scenario, email, contact-form, newsletter, login, delivery, payment, ...
     kind: str
+    # Checks that must pass first (else this one is `skip`); their outputs are this one's inputs.
     needs: list[str] = []
+    # The check's time limit in seconds.
     timeout_s: float = Field(900.0, gt=0)
+    # Free text shown in reports.
     description: str = ""
 
     def option_values(self) -> dict[str, Any]:
@@ -264,9 +274,13 @@ class CheckConfig(BaseModel):
 class AuditConfig(_Model):
     """A named set of checks run together against one site."""
 
+    # The checks the audit runs (the checks they need are added by themselves).
     checks: list[str] = Field(min_length=1)
+    # The site it audits; may be left out when the config has one site.
     site: str | None = None
+    # A 5-field cron expression for `auditor schedule` (minute hour day-of-month month weekday).
     schedule: str | None = None
+    # Free text shown in reports.
     description: str = ""
 
     @field_validator("schedule")
@@ -290,18 +304,29 @@ class BrowserSettings(_Model):
 
     # Else $AUDITOR_CHROMIUM, Playwright's own Chromium, then a system chromium / google-chrome.
     executable_path: str | None = None
+    # Run without a window.
     headless: bool = True
+    # More command-line flags for Chromium.
     extra_args: list[str] = []
 
 
 class SettingsModel(_Model):
+    # SQLAlchemy URL of the results database (sqlite:///... or postgresql+psycopg://...);
+    # $AUDITOR_DATABASE_URL and --database-url override it.
     database_url: str = DEFAULT_DATABASE_URL
+    # Folder for run reports: each run writes <report_dir>/<run-id>/.
     report_dir: str = "reports"
+    # The Chromium that scenarios drive.
     browser: BrowserSettings = BrowserSettings()
+    # The shops to audit, by name.
     sites: dict[str, SiteConfig] = {}
+    # The checks, by name: each has a `kind` and that kind's options.
     checks: dict[str, CheckConfig] = {}
+    # Named sets of checks run together against one site.
     audits: dict[str, AuditConfig] = {}
+    # How `auditor schedule` runs the audits that have a `schedule`.
     scheduler: SchedulerConfig = SchedulerConfig()
+    # Where and when alerts about incidents are sent.
     alerts: AlertsConfig = AlertsConfig()
 
 

@@ -149,12 +149,23 @@ def configuration() -> str:
         "read from the environment. `auditor validate` reports every problem at once, by key path.",
         "",
     ]
+    from auditor.config import CrawlLimits
+
+    limit_comments = _source_comments(CrawlLimits)
+    limits = {n: f.description or limit_comments.get(n, "") for n, f in CrawlLimits.model_fields.items()}
     for table, model, what in sections():
         out += [f"## `{table}`", "", what, "", "| key | type | default | what it does |", "|---|---|---|---|"]
         comments = _source_comments(model)
         for name, field in model.model_fields.items():
             key = field.alias or name
-            text = (field.description or comments.get(name, "")).replace("|", "\\|")
+            text = field.description or comments.get(name, "")
+            if not field.description and model is not CrawlLimits and name in limits:
+                # A check's own value of a site crawl limit: say what the limit is, and whose it replaces.
+                site = "the site's `[sites.NAME.crawl]` one"
+                text = f"this check's own `{name}` (unset: {site}): {limits[name]}"
+            if not text and name == "kind" and typing.get_origin(field.annotation) is typing.Literal:
+                text = "which kind of table this is"
+            text = text.replace("|", "\\|")
             out.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {text} |")
         out.append("")
     return "\n".join(out)

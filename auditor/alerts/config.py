@@ -48,9 +48,11 @@ class ChannelConfig(_Model):
     """One place alerts go: an Apprise URL, and which incidents it wants to hear about."""
 
     url: str = Field(description="an Apprise URL: mailto://, slack://, json://, msteams://, ...")
+    # "error": only incidents of error findings; "warning": warnings too.
     min_severity: Literal["error", "warning"] = "error"
     checks: list[str] = Field(default_factory=list, description="only these checks (empty: all)")
     audits: list[str] = Field(default_factory=list, description="only these audits (empty: all)")
+    # Attach the failing scenario's screenshot where the service takes attachments.
     attach_screenshot: bool = True
 
     @field_validator("url")
@@ -133,9 +135,13 @@ def _schemes() -> set[str]:
 class CheckAlertPolicy(_Model):
     """`[alerts.checks.<check name>]`: this check's own thresholds (unset: the section's)."""
 
+    # This check's own `after_failures` (also for its links to other hosts).
     after_failures: int | None = Field(None, ge=1)
+    # This check's own `remind_every_h`.
     remind_every_h: float | None = Field(None, ge=0)
+    # This check's own `resolve_after_passes`.
     resolve_after_passes: int | None = Field(None, ge=1)
+    # Keep the check's incidents but send nothing about them.
     mute: bool = False
 
 
@@ -146,11 +152,17 @@ class MaintenanceWindow(_Model):
     is before its `from` runs past midnight into the next day.
     """
 
+    # A one-off window's start, an ISO datetime (without an offset: read in `timezone`).
     start: datetime | None = None
+    # A one-off window's end.
     end: datetime | None = None
+    # A weekly window's days: mon tue wed thu fri sat sun.
     days: list[Weekday] = Field(default_factory=list)
+    # A weekly window's start time of day, HH:MM.
     from_: str | None = Field(None, alias="from")
+    # Its end time of day, HH:MM; before `from`, the window runs past midnight.
     to: str | None = None
+    # IANA time zone of the window.
     timezone: str = "UTC"
 
     @field_validator("timezone")
@@ -220,11 +232,14 @@ class Policy:
 class AlertsConfig(_Model):
     """Who hears about a failure, after how many failing runs, how often again, and when it is fixed."""
 
+    # Where alerts go, by name: each an Apprise URL and the incidents it hears about.
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     after_failures: int = Field(1, ge=1, description="failing runs in a row before an incident is announced")
     remind_every_h: float = Field(24.0, ge=0, description="hours between reminders while open (0: never)")
     resolve_after_passes: int = Field(1, ge=1, description="passing runs in a row before it is resolved")
+    # Windows in which nothing is sent (runs still run and are recorded).
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    # Per check, its own thresholds (or mute = true), by check name.
     checks: dict[str, CheckAlertPolicy] = Field(default_factory=dict)
     report_url: str | None = Field(
         None,

@@ -32,10 +32,15 @@ class CrawlOptions(BaseModel):
     scope: Literal["host", "path"] = "host"
     # A redirect of this many hops or more is a redirect_chain warning (a permanent one always is).
     redirect_chain_hops: int = Field(CHAIN_HOPS, ge=1, le=MAX_HOPS)
+    # Check links to other hosts (HEAD, then GET), never crawl them.
     external: bool = True
+    # Check that the #fragments of internal links exist on their page.
     fragments: bool = True
+    # Read the sitemaps: report dead sitemap URLs, orphan pages and pages missing from them.
     sitemap: bool = True
+    # Regexes: crawl only internal URLs matching one of them.
     include: Regexes = []
+    # Regexes: skip URLs matching one of them (verdict `excluded`).
     exclude: Regexes = []
     # Same bounds as `CrawlLimits`, so a bad override is reported at its own key path.
     max_pages: int | None = Field(None, ge=1)

@@ -38,12 +38,16 @@ class DeliveryOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Regex: the links that are deliveries (keep the login check's `download_pattern` equal).
     link_pattern: str = r"/download/"
     # Accepted content types (prefixes: "application/pdf", "video/"); empty: anything but HTML.
     content_types: list[str] = []
+    # The smallest acceptable file; only this much is downloaded.
     min_bytes: int = Field(1, ge=1)
     # Without the session: "allowed" (must also work), "denied" (must not give the file), "skip".
     anonymous: Literal["allowed", "denied", "skip"] = "allowed"
+    # A paid purchase with no delivery link anywhere is `delivery_link_missing`; false for purchases without
+    # downloads.
     expect_links: bool = True
 
     @field_validator("link_pattern")

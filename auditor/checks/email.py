@@ -73,12 +73,16 @@ class ExpectedMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The message's name in findings and outputs (unique).
     name: str = Field(min_length=1)
     # Regexes (case-insensitive); `{order_number}`, `{order_total}`, `{first_name}`, `{email}` are
     # replaced by the scenario's values (escaped).
     subject: str
+    # Regexes the text (the text part, or the HTML as text) must all match.
     body: list[str] = []
+    # How many copies are right; more is `email_duplicate`.
     count: int = Field(1, ge=1)
+    # A missing required message is `email_missing`; an optional one is only inspected when present.
     required: bool = True
     # Whether the message must state the order number and total the thank-you page showed.
     order_details: bool = True
@@ -106,10 +110,16 @@ class EmailOptions(LinkOptions):
 
     # The needed check whose outputs hold the purchase; default: the one needed check with a customer.
     scenario: str | None = None
+    # The emails the purchase should send (name, subject, body, count, required, order_details); default:
+    # one `confirmation` whose subject holds the order number.
     messages: list[ExpectedMessage] = []
+    # How long after the payment to wait for the required messages.
     deadline_s: float = Field(600.0, ge=0)
+    # An email later than this after the payment is `email_late` (warning).
     soft_limit_s: float = Field(120.0, ge=0)
+    # An email later than this after the payment is `email_late` (error).
     hard_limit_s: float = Field(600.0, ge=0)
+    # Once a message is found, wait this much longer to catch duplicates.
     settle_s: float = Field(10.0, ge=0)
 
     @model_validator(mode="after")

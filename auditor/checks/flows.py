@@ -65,7 +65,9 @@ class FlowOptions(LinkOptions):
 class ContactFormOptions(FlowOptions):
     """How to recognise the contact form's auto-response and the follow-up promise it should make."""
 
+    # Regex the auto-response's subject matches (case-insensitive).
     subject: str = "received your message"
+    # Regex for the promise of when a person will answer ("we reply within 2 business days").
     follow_up: str = DEFAULT_FOLLOW_UP
 
     _patterns = field_validator("subject", "follow_up")(_compiles)
@@ -74,8 +76,11 @@ class ContactFormOptions(FlowOptions):
 class NewsletterOptions(FlowOptions):
     """How to recognise the confirmation email, its link, and the welcome email."""
 
+    # Regex the confirmation email's subject matches (case-insensitive).
     confirm_subject: str = "confirm"
+    # Regex for the confirmation link, matched against its URL or its text.
     confirm_link: str = "confirm"
+    # Regex the welcome email's subject matches (case-insensitive).
     welcome_subject: str = "welcome"
 
     _patterns = field_validator("confirm_subject", "confirm_link", "welcome_subject")(_compiles)

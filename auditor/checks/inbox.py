@@ -39,7 +39,9 @@ class LinkOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Check every link and image of the emails (HEAD, then GET, as the crawl does).
     check_links: bool = True
+    # Look for unrendered merge tags ({{ first_name }}, *|FNAME|*, ...) in what the reader sees.
     merge_tags: bool = True
     # Regexes: links whose URL matches any of them are not checked (tracking pixels, unsubscribe).
     ignore_links: Regexes = []

@@ -58,22 +58,32 @@ class LoginOptions(BaseModel):
 
     # The login scenario (run in a new context with the customer's email and password).
     scenario: str = Field("demo-login", min_length=1)
+    # Folders to load the login scenario from (relative to the config; "bundled" for the shipped ones).
     paths: list[str] = ["bundled"]
     # The needed check whose outputs hold the purchase; default: the one needed check with a customer.
     purchase: str | None = None
+    # "outputs": the email and password the purchase typed; "email": read them from the account email.
     credentials: Literal["outputs", "email"] = "outputs"
     # credentials = "email": which email holds them, and how to read the password or the link.
     email_subject: str = "account"
+    # credentials = "email": a regex whose first group is the password in the email's text.
     password_pattern: str = r"password:\s*(\S+)"
+    # credentials = "email": a regex for a magic or set-password link, opened instead of the login scenario.
     link_pattern: str | None = None
+    # How long to wait for the account email.
     email_wait_s: float = Field(120.0, ge=0)
     # Texts the account must show; `{order_number}` is the purchase's order number.
     expect_in_account: list[str] = ["{order_number}"]
+    # Paths of the account area: the crawl and the search for `expect_in_account` start at each and stay
+    # under them.
     account_paths: list[str] = Field(["/account"], min_length=1)
+    # Regexes of URLs the account crawl never requests (logout links are always left out).
     exclude: list[str] = []
     # Delivery links: collected for the `delivery` check (keep equal to its `link_pattern`), not checked here.
     download_pattern: str = r"/download/"
+    # Account pages parsed at most.
     max_pages: int = Field(50, ge=1)
+    # The login scenario's step time limit.
     step_timeout_s: float = Field(30.0, gt=0)
 
     @field_validator("exclude")

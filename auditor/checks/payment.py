@@ -38,6 +38,8 @@ class PaymentOptions(BaseModel):
 
     # The needed check whose outputs hold the purchase; default: every needed check with a customer.
     scenario: str | None = None
+    # Where the charges are: kind = "http" (any JSON endpoint; the demo shop's by default) or kind =
+    # "stripe".
     ledger: LedgerOptions = Field(default_factory=HttpLedgerOptions)
     # The ledger must show the same charges for this long before it is believed ...
     settle_s: float = Field(3.0, ge=0)

@@ -56,26 +56,41 @@ class HttpLedgerOptions(BaseModel):
     # {base_url} is the site's address; {email} and {order} are URL-encoded. With {order}, the
     # ledger is asked once per order number of the purchase.
     url: str = "{base_url}/_test/ledger?email={email}"
+    # Extra request headers, e.g. { Authorization = "Bearer ${LEDGER_TOKEN}" }; sent to the ledger's host
+    # only.
     headers: dict[str, str] = {}
     # The list of charges in the answer; a field written `data.charges[*].amount` names it too.
     items_field: str = "charges"
+    # Each field is a dotted path inside one charge ("money.cents", "lines[0].id"), or from the root through
+    # the list: the charge's id.
     id_field: str = "id"
+    # The amount: an integer, a decimal string or a JSON number, read exactly with the currency's exponent.
     amount_field: str = "amount"
     # "minor": integers are cents (Stripe, Adyen); "major": 17 is 17.00. Unset: a decimal string or
     # a number with a fraction is major, and a bare integer is decided against the page's total.
     amount_unit: AmountUnit | None = None
+    # The ISO 4217 currency code.
     currency_field: str = "currency"
+    # The charge's status, compared with `succeeded_values`.
     status_field: str = "status"
+    # The statuses that mean the money was taken or held (["PAID", "AUTHORIZED"]).
     succeeded_values: list[str] = Field(default_factory=lambda: [SUCCEEDED], min_length=1)
+    # Whether an authorised charge was captured (a held charge counts as succeeded either way).
     captured_field: str = "captured"
+    # The shop's order number of the charge.
     order_field: str = "order"
+    # When the charge was made.
     created_field: str = "created"
+    # The customer's email of the charge.
     email_field: str = "email"
     # Pagination: the next page's URL in the answer (absolute or relative), or a cursor that is
     # sent back as the query parameter `cursor_param`. Unset: one page.
     next_field: str | None = None
+    # The field with the next page's cursor, sent back as `cursor_param` (set both).
     cursor_field: str | None = None
+    # The query parameter the cursor goes in ("cursor", "starting_after").
     cursor_param: str | None = None
+    # Pages read at most per URL; more is an error (the charges would be incomplete).
     max_pages: int = Field(50, ge=1, le=10_000)
 
     @field_validator("url")

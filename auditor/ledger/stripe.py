@@ -38,7 +38,10 @@ class StripeLedgerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["stripe"]
+    # A restricted, read-only key (Charges: Read, Customers: Read), e.g. "${STRIPE_KEY}"; a live secret key
+    # is refused.
     api_key: SecretStr
+    # The API's address.
     api_base: str = "https://api.stripe.com"
     # The charge metadata key that holds the shop's order number (e.g. "order_id"); unset: match by
     # customer email only.

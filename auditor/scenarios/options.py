@@ -71,10 +71,13 @@ class ScenarioOptions(BaseModel):
     )
     step_timeout_s: float = Field(30.0, gt=0, le=3600, description="one step's time limit")
     time_limit_s: float = Field(300.0, gt=0, le=7200, description="the whole scenario's time limit")
+    # Keep the Playwright trace "on-failure", "always" or "off".
     trace: Literal["on-failure", "always", "off"] = "on-failure"
+    # An uncaught JavaScript error on the page fails the scenario (else a console_error warning).
     fail_on_page_error: bool = True
     ignore_console: Regexes = Field([], description="regexes: console errors not to report")
     ignore_requests: Regexes = Field([], description="regexes: failed request URLs not to report")
+    # The browser window, WIDTHxHEIGHT ("390x844" for a phone).
     viewport: str = "1280x800"
     test_cards: GatewayCards = Field(
         default_factory=GatewayCards, description="the gateway's test cards the `card` fixture gives"
