@@ -95,6 +95,21 @@ def test_the_generated_references_are_current() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_every_key_of_the_configuration_reference_says_what_it_does() -> None:
+    """The generated reference takes a key's text from `Field(description=...)` or the comment above it."""
+    reference = (DOCS / "reference" / "configuration.md").read_text()
+    table = ""
+    silent = []
+    for line in reference.splitlines():
+        if line.startswith("## "):
+            table = line[3:]
+        elif line.startswith("| `") and line.rstrip().endswith("|  |"):
+            silent.append(f"{table} {line.split('|')[1].strip()}")
+    assert not silent, (
+        "keys whose reference row is empty (write a `#` comment above the field):\n" + "\n".join(silent)
+    )
+
+
 def test_the_readme_stays_short() -> None:
     words = len(README.split())
     assert words <= README_WORD_LIMIT, (
