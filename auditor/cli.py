@@ -266,7 +266,7 @@ _DEMO_COMMENTS = {
         "Try the CI gate on it:\n"
         "  auditor demo-shop --port 8000 [--fault dead-link]          # in one terminal\n"
         "  auditor gate --config auditor.toml --base-url http://127.0.0.1:8000\n"
-        "Exit 0: pass; 1: something customers would hit is broken; see the README."
+        "Exit 0: pass; 1: something customers would hit is broken; see docs/ci-gate.md."
     ),
     "sites": "The shop to audit; --base-url replaces base_url (a preview deploy).",
     "checks": "Checks: `kind`, optional `needs` and `timeout_s`; every other key is the kind's option.",

@@ -537,14 +537,14 @@ def _problems(e: ValidationError, prefix: Iterable[str] = ()) -> list[Problem]:
         if err["type"] in _TYPE_NAMES:
             msg = f"must be {_TYPE_NAMES[err['type']]}, got {_shown(err.get('input'), loc)}"
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling against the README's config reference)"
+            msg = "unknown key (check its spelling in docs/reference/configuration.md)"
         elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # A section chosen by its `kind` (a mailbox, a ledger): say which kinds exist.
             ctx = err.get("ctx") or {}
             if "tag" in ctx:
                 msg = f"unknown kind {ctx['tag']!r}: set kind to one of {ctx.get('expected_tags', '')}"
             else:
-                msg = "`kind` is missing: every such section says which kind it is (see the README)"
+                msg = "`kind` is missing: every such section names its kind (docs/reference/configuration.md)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         out.append(Problem(".".join(loc), msg))

@@ -129,7 +129,7 @@ def test_the_browser_section_has_defaults_and_rejects_unknown_keys() -> None:
     )
     assert settings.model.browser.executable_path == "/opt/chrome"
     assert problems(minimal(browser={"headles": False})) == [
-        "browser.headles: unknown key (check its spelling against the README's config reference)"
+        "browser.headles: unknown key (check its spelling in docs/reference/configuration.md)"
     ]
 
 
