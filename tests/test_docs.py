@@ -110,6 +110,54 @@ def test_every_key_of_the_configuration_reference_says_what_it_does() -> None:
     )
 
 
+# Messages troubleshooting.md quotes, each as one string literal of auditor's source: when a message
+# is reworded, the page must follow.
+QUOTED_MESSAGES = [
+    "No Chromium was found. Install one of:",
+    "does not exist or is not executable",
+    "could not start the browser at",
+    "Only the crawl runs now; install a browser and run `auditor demo` again.",
+    "not checked (no browser)",
+    "Check the shop's mail settings and logs.",
+    "Other messages arrived: ",
+    "with a matching subject arrived, but their body lacks",
+    "so the shop's mail",
+    "Is another program using that port? Choose another port, or stop the other sink.",
+    "(993 is usually ssl, 143 starttls) and that the server's certificate is valid.",
+    "Check the user and password.",
+    "Check the `folder` setting (the default is INBOX).",
+    "was renumbered",
+    "Make the shop's email smaller or well-formed, or raise",
+    "not a list; set items_field to the dotted path of the list",
+    "written with decimals, but `amount_unit` is",
+    "which is neither the page's",
+    "not a URL; point next_field at the next page's URL (or set cursor_field instead)",
+    "not a cursor; point cursor_field at the next page's cursor",
+    "auditor sends the ledger's headers to its own host only",
+    "raise `max_pages` if that is right",
+    "set `next_field` or `cursor_field`, not both: a ledger pages one way",
+    "did not answer in time; is it up?",
+    "refused our credentials",
+    "time budget exceeded: ",
+    "did not start: ",
+    "The crawl stopped short: ",
+    "Raise the limits or narrow the crawl.",
+    "cut short, ",
+]
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("`", ""))
+
+
+@pytest.mark.parametrize("message", QUOTED_MESSAGES)
+def test_troubleshooting_quotes_the_messages_auditor_prints(message: str) -> None:
+    source = "\n".join(p.read_text() for p in (REPO / "auditor").rglob("*.py"))
+    assert message in source, f"auditor no longer says {message!r}: update docs/troubleshooting.md"
+    page = _flat((DOCS / "troubleshooting.md").read_text())
+    assert _flat(message) in page, f"docs/troubleshooting.md does not quote {message!r}"
+
+
 def test_the_readme_stays_short() -> None:
     words = len(README.split())
     assert words <= README_WORD_LIMIT, (
