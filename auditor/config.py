@@ -117,7 +117,11 @@ class CrawlLimits(_Model):
 
 
 class HostConfig(_Model):
+    """Headers and cookies for another host of the same shop (a CDN, a checkout domain)."""
+
+    # Sent only to this host, as the site's own `headers` go only to the base URL's host.
     headers: dict[str, str] = {}
+    # Sent only to this host.
     cookies: dict[str, str] = {}
 
 

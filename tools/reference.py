@@ -28,42 +28,77 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "reference"
 
 
-def sections() -> list[tuple[str, type[BaseModel], str]]:
-    """(TOML table, model, what it is) for every table of `auditor.toml`, in reading order."""
-    from auditor import config, registry
-    from auditor.alerts.config import AlertsConfig, ChannelConfig, CheckAlertPolicy, MaintenanceWindow
-    from auditor.ledger.http import HttpLedgerOptions
-    from auditor.ledger.stripe import StripeLedgerOptions
-    from auditor.mail.config import ImapMailboxConfig, SinkMailboxConfig
-    from auditor.scheduler.config import SchedulerConfig
+# Tables of `auditor.toml` in reading order; tables not named here follow in the models' order.
+_FIRST = ("sites", "checks", "audits", "browser", "scheduler", "alerts")
 
-    out: list[tuple[str, type[BaseModel], str]] = [
-        ("(top level)", config.SettingsModel, "Keys at the top of the file."),
-        ("[sites.NAME]", config.SiteConfig, "A shop to audit."),
-        ("[sites.NAME.crawl]", config.CrawlLimits, "How hard and how far a crawl may go on the site."),
-        ('[sites.NAME.mailbox] kind = "sink"', SinkMailboxConfig, "The built-in SMTP sink."),
-        ('[sites.NAME.mailbox] kind = "imap"', ImapMailboxConfig, "An IMAP mailbox."),
-        ("[checks.NAME]", config.CheckConfig, "Keys every check has, whatever its kind."),
-    ]
-    for kind in registry.kinds():
-        cls = registry.get(kind)
-        if cls is None or not cls.__module__.startswith("auditor."):
-            continue
-        options = cls.Options
-        if options.model_fields:
-            out.append((f'[checks.NAME] kind = "{kind}"', options, _first_line(cls.__doc__)))
-    out += [
-        ('[checks.NAME.ledger] kind = "http"', HttpLedgerOptions, "A payment ledger read from JSON."),
-        ('[checks.NAME.ledger] kind = "stripe"', StripeLedgerOptions, "Stripe, with a read-only key."),
-        ("[audits.NAME]", config.AuditConfig, "A named set of checks run together."),
-        ("[browser]", config.BrowserSettings, "The Chromium that scenarios run in."),
-        ("[scheduler]", SchedulerConfig, "`auditor schedule`."),
-        ("[alerts]", AlertsConfig, "Where and when alerts are sent."),
-        ("[alerts.channels.NAME]", ChannelConfig, "One alert channel (an Apprise URL)."),
-        ("[alerts.checks.NAME]", CheckAlertPolicy, "The alert policy of one check."),
-        ("[[alerts.maintenance]]", MaintenanceWindow, "A window in which alerts are held."),
-    ]
+
+def sections() -> list[tuple[str, type[BaseModel], str]]:
+    """(TOML table, model, what it is) for every table of `auditor.toml`, in reading order.
+
+    Found by walking the models from the top of the file: a field whose type is a model is a table
+    (`[browser]`), a table of models is one table per name (`[sites.NAME]`), a list of models an
+    array of tables (`[[alerts.maintenance]]`), and a union of models told apart by `kind` one
+    table per kind. `[checks.NAME]` is followed by each shipped check kind's options.
+    """
+    from auditor import config, registry
+
+    out: list[tuple[str, type[BaseModel], str]] = []
+    seen: set[tuple[str, type[BaseModel]]] = set()
+
+    def add(table: str, model: type[BaseModel], what: str, path: str) -> None:
+        if (table, model) in seen:
+            return
+        seen.add((table, model))
+        out.append((table, model, what or _first_line(model.__doc__)))
+        names = list(model.model_fields)
+        if model is config.SettingsModel:
+            names = [n for n in _FIRST if n in names] + [n for n in names if n not in _FIRST]
+        for name in names:
+            field = model.model_fields[name]
+            key = field.alias or name
+            for sub, form, kind in _tables(field.annotation):
+                where = f"{path}.{key}" if path else key
+                if form == "dict":
+                    where += ".HOST" if key == "hosts" else ".NAME"
+                shown = f"[[{where}]]" if form == "list" else f"[{where}]"
+                if kind:
+                    shown += f' kind = "{kind}"'
+                add(shown, sub, _first_line(sub.__doc__) or _first_line(field.description), where)
+            if model is config.CheckConfig and name == "description":
+                for kind in registry.kinds():
+                    cls = registry.get(kind)
+                    shipped = cls is not None and cls.__module__.startswith("auditor.")
+                    if cls is None or not shipped or not cls.Options.model_fields:
+                        continue
+                    add(f'[checks.NAME] kind = "{kind}"', cls.Options, _first_line(cls.__doc__), path)
+
+    add("(top level)", config.SettingsModel, "Keys at the top of the file.", "")
     return out
+
+
+def _tables(annotation: Any) -> list[tuple[type[BaseModel], str, str]]:
+    """The models a field's type holds: (model, "table" | "dict" | "list", its `kind` or "")."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _tables(args[0])
+    if origin in (typing.Union, types.UnionType):
+        found = [t for a in args if a is not type(None) for t in _tables(a)]
+        return [(m, form, _kind(m)) for m, form, _ in found] if len(found) > 1 else found
+    if origin is dict and len(args) == 2:
+        return [(m, "dict", k) for m, _, k in _tables(args[1])]
+    if origin in (list, tuple) and args:
+        return [(m, "list", k) for m, _, k in _tables(args[0])]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(annotation, "table", "")]
+    return []
+
+
+def _kind(model: type[BaseModel]) -> str:
+    """The one `kind` a model of a tagged union stands for ("" when it has none)."""
+    field = model.model_fields.get("kind")
+    literal = field is not None and typing.get_origin(field.annotation) is typing.Literal
+    values = typing.get_args(field.annotation) if field is not None and literal else ()
+    return str(values[0]) if len(values) == 1 else ""
 
 
 def _first_line(doc: str | None) -> str:
