@@ -131,6 +131,13 @@ def _source_comments(model: type[BaseModel]) -> dict[str, str]:
     return comments
 
 
+def _text(text: str) -> str:
+    """Plain text for a Markdown page: `<run-id>` outside code spans would be read as an HTML tag."""
+    parts = text.split("`")
+    parts[0::2] = [p.replace("<", "&lt;").replace(">", "&gt;") for p in parts[0::2]]
+    return "`".join(parts)
+
+
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -139,9 +146,8 @@ def _type_name(annotation: Any) -> str:
     if origin is typing.Literal:
         return " \\| ".join(f'`"{a}"`' if isinstance(a, str) else f"`{a}`" for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in args if a is not type(None)) + (
-            " (optional)" if type(None) in args else ""
-        )
+        names = list(dict.fromkeys(_type_name(a) for a in args if a is not type(None)))
+        return " or ".join(names) + (" (optional)" if type(None) in args else "")
     if origin in (list, tuple, set, frozenset):
         return f"list of {_type_name(args[0])}" if args else "list"
     if origin is dict:
@@ -200,7 +206,7 @@ def configuration() -> str:
                 text = f"this check's own `{name}` (unset: {site}): {limits[name]}"
             if not text and name == "kind" and typing.get_origin(field.annotation) is typing.Literal:
                 text = "which kind of table this is"
-            text = text.replace("|", "\\|")
+            text = _text(text).replace("|", "\\|")
             out.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {text} |")
         out.append("")
     return "\n".join(out)
@@ -216,10 +222,10 @@ def _flags(action: argparse.Action) -> str:
 
 
 def _help(action: argparse.Action) -> str:
-    text = (action.help or "").replace("|", "\\|")
+    text = action.help or ""
     if "%(default)" in text:
         text = text % {"default": action.default}
-    return text
+    return _text(text).replace("|", "\\|")
 
 
 def commands() -> str:
@@ -254,9 +260,9 @@ def _subcommands(parser: argparse.ArgumentParser, prefix: str) -> list[str]:
             continue
         helps = {a.dest: a.help or "" for a in action._choices_actions}
         for name, sub in action.choices.items():
-            out += [f"## `{prefix} {name}`", "", helps.get(name, ""), ""]
+            out += [f"## `{prefix} {name}`", "", _text(helps.get(name, "")), ""]
             if sub.description and sub.description != helps.get(name):
-                out += [sub.description, ""]
+                out += [_text(sub.description), ""]
             rows = [
                 a
                 for a in sub._actions
