@@ -228,8 +228,8 @@ def test_the_manual_writes_the_installed_command() -> None:
 def test_every_page_is_in_the_nav() -> None:
     nav = set(re.findall(r"^\s+- (?:[^:\n]+: )?(\S+\.md)\s*$", (REPO / "mkdocs.yml").read_text(), re.M))
     pages = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
-    assert pages - nav == set(), "pages missing from mkdocs.yml's nav"
-    assert nav - pages == set(), "nav entries without a page"
+    assert pages - nav == set(), "pages missing from mkdocs.yml's nav: add each under its section"
+    assert nav - pages == set(), "nav entries of mkdocs.yml without a page in docs/"
 
 
 def test_the_manual_builds_with_mkdocs_strict(tmp_path: Path) -> None:
