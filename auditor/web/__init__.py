@@ -1,0 +1,1 @@
+"""The dashboard: `auditor serve` (pages, JSON API, /metrics, badges) over the run store."""
