@@ -94,7 +94,7 @@ def _with_login_form(
     )
     fresh.status_code = response.status_code
     for key, value in response.headers.items():
-        if key.lower() == "set-cookie":
+        if key.lower() in ("set-cookie", "retry-after"):
             fresh.headers.append(key, value)
     return fresh
 

@@ -1,0 +1,87 @@
+"""`auditor serve` as a subprocess on a free loopback port, over a store of real runs of the demo shop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ADMIN = ("admin", "admin-password-1")
+VIEWER = ("acme-viewer", "viewer-password-1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
+    return {**env, "CI": "true"}
+
+
+def auditor(
+    cwd: Path, *args: str, stdin: str | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args, "--config", "auditor.toml"],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(),
+    )
+
+
+@dataclass
+class Dashboard:
+    url: str
+    folder: Path
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[Dashboard]:
+    """`auditor serve` in `folder` (its auditor.toml) until the block ends."""
+    port = free_port()
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port)],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=clean_env(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url + "/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"auditor serve did not start:\n{(folder / 'serve.log').read_text()}"
+                    ) from None
+                time.sleep(0.2)
+        yield Dashboard(url, folder, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
