@@ -6,6 +6,9 @@ same "new" message again; every attempt is then recorded, the failed ones with t
 Reading and saving the incidents is one transaction under a per-audit lock (`Store.apply_run`), so
 the scheduler and a manual `auditor run` finishing together take turns, and a run applied twice, or
 after a later run of its audit, changes nothing.
+
+An incident acknowledged or muted on the dashboard (`auditor serve`) gets no reminders; its
+new and resolved messages still go out.
 """
 
 from __future__ import annotations
@@ -52,7 +55,12 @@ def process_run(
         return []
     decision = decisions[-1]
     due: dict[Event, list[Incident]] = {event: [] for event in Event}
+    reminders = [i.id for i, (_, e) in zip(saved, decision.changes, strict=True) if e == Event.REMINDER]
+    silenced = _silenced(store, reminders, now)
     for incident, (_, event) in zip(saved, decision.changes, strict=True):
+        # Acknowledged or muted on the dashboard: no reminders; new and resolved still go out.
+        if event == Event.REMINDER and incident.id in silenced:
+            continue
         if event is not None:
             due[event].append(incident)
     link = report_link(run, report_url)
@@ -67,6 +75,24 @@ def process_run(
                 _deliver(name, channel.url, channel.attach_screenshot, event, message, chosen, run, now)
             )
     return store.record_notifications(attempts)
+
+
+def _silenced(store: Store, ids: list[int | None], now: datetime) -> set[int]:
+    """Those of `ids` acknowledged or muted on the dashboard (auditor.store.web_models)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from auditor.store.web_models import silenced_incidents
+
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return set()
+    try:
+        with Session(store.engine) as s:
+            return silenced_incidents(s, wanted, now)
+    except SQLAlchemyError as exc:  # a reminder too many beats a reminder lost
+        log.warning("alerts: could not read the dashboard's acknowledgements, reminding anyway: %s", exc)
+        return set()
 
 
 def _deliver(
