@@ -482,6 +482,11 @@ async def incident_note(request: Request) -> Response:
                 incident_id=found.id, action=action, by_user=user.name, at=now, note=note, until=until
             )
         )
+    if request.headers.get("hx-request"):
+        with _session(request) as s:
+            note_row = latest_notes(s, [found.id]).get(found.id)
+            html = _env.get_template("incident_row.html.j2").render(incident=found, note=note_row, user=user)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
     done = {"ack": "acknowledged", "mute": "muted", "unmute": "unmuted"}[action]
     back = (
         _safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path)

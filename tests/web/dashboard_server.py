@@ -51,12 +51,12 @@ class Dashboard:
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[Dashboard]:
-    """`auditor serve` in `folder` (its auditor.toml) until the block ends."""
+def serve(folder: Path, *flags: str) -> Iterator[Dashboard]:
+    """`auditor serve` in `folder` (its auditor.toml), with `flags`, until the block ends."""
     port = free_port()
-    log = (folder / "serve.log").open("w")
+    log = (folder / f"serve-{port}.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port)],
+        [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port), *flags],
         cwd=folder,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -73,7 +73,7 @@ def serve(folder: Path) -> Iterator[Dashboard]:
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"auditor serve did not start:\n{(folder / 'serve.log').read_text()}"
+                        f"auditor serve did not start:\n{(folder / f'serve-{port}.log').read_text()}"
                     ) from None
                 time.sleep(0.2)
         yield Dashboard(url, folder, process)

@@ -200,7 +200,9 @@ def test_an_admin_acknowledges_an_incident_with_a_note(admin: Page, store: Store
     assert row_id
     row.get_by_label("Note").fill("shop team is on it")
     row.get_by_role("button", name="Acknowledge").click()
-    expect(admin.get_by_role("status")).to_contain_text("acknowledged")
+    # HTMX swaps the row in place with who acknowledged it.
+    expect(admin.locator(f"#{row_id}")).to_contain_text("acknowledged by admin")
+    expect(admin.locator(f"#{row_id}").get_by_role("button", name="Unmute")).to_be_visible()
     admin.goto(store.url + "/incidents?state=acknowledged")
     expect(admin.locator(f"#{row_id}")).to_contain_text("shop team is on it")
     incident = int(row_id.split("-")[1])
@@ -290,6 +292,22 @@ def test_the_session_cookie_is_httponly_samesite_and_signed(store: Store) -> Non
         assert http.get("/").status_code == 303  # a tampered cookie is nobody
     finally:
         http.close()
+
+
+def test_with_secure_cookies_the_session_cookie_is_secure(store: Store) -> None:
+    with serve(store.dash.folder, "--secure-cookies") as other:
+        form = httpx.get(other.url + "/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token and "secure" in form.headers["set-cookie"].lower()
+        # A browser sends a Secure cookie only over https (the TLS proxy's side): sent by hand here.
+        got = httpx.post(
+            other.url + "/login",
+            data={"username": ADMIN[0], "password": ADMIN[1], "csrf": token.group(1), "next": "/"},
+            headers={"Cookie": f"auditor_login={form.cookies['auditor_login']}"},
+        )
+    assert got.status_code == 303, got.text
+    cookie = next(v for k, v in got.headers.multi_items() if k == "set-cookie" and "auditor_session=" in v)
+    assert {"secure", "httponly", "samesite=lax"} <= {part.strip().lower() for part in cookie.split(";")}
 
 
 def test_a_post_without_the_sessions_csrf_token_is_refused(store: Store) -> None:
