@@ -49,6 +49,9 @@ def backend(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'dashboard.db'}"
         return
+    if "://" in kind:  # --url: a store generated before
+        yield kind
+        return
     schema = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL)
     with admin.begin() as c:
@@ -127,6 +130,7 @@ async def atimed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[float
 def through_app(url: str, repeat: int) -> dict[str, tuple[float, float, float]]:
     """Time the pages and API routes through `create_app`, signed in as an admin."""
     import httpx
+
     from auditor.web.app import create_app
 
     config = generate.settings_for(generate_args.sites)
@@ -185,22 +189,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sites", type=int, default=500)
     p.add_argument("--runs", type=int, default=90)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--url", help="time an already generated store at this URL instead (kept as it is)")
     args = p.parse_args(argv)
     generate_args.sites, generate_args.runs = args.sites, args.runs
     print(f"load average at start: {load()} ({os.cpu_count()} cores)")
     table: list[tuple[str, str, tuple[float, float, float]]] = []
-    for kind in args.backends.split(","):
+    for kind in [args.url] if args.url else args.backends.split(","):
         with tempfile.TemporaryDirectory() as folder, backend(kind, Path(folder)) as url:
-            t0 = time.perf_counter()
-            try:
-                c = generate.generate(url, args.sites, args.runs)
-            except Exception as e:
-                print(f"{kind}: cannot generate the store ({type(e).__name__}: {e}); skipped")
-                continue
-            print(
-                f"{kind}: {c.runs} runs, {c.checks} checks, {c.findings} findings, {c.incidents} incidents "
-                f"generated in {time.perf_counter() - t0:.1f} s"
-            )
+            if not args.url:
+                t0 = time.perf_counter()
+                try:
+                    c = generate.generate(url, args.sites, args.runs)
+                except Exception as e:  # a backend that is not there is reported, not fatal
+                    print(f"{kind}: cannot generate the store ({type(e).__name__}: {e}); skipped")
+                    continue
+                print(
+                    f"{kind}: {c.runs} runs, {c.checks} checks, {c.findings} findings, "
+                    f"{c.incidents} incidents generated in {time.perf_counter() - t0:.1f} s"
+                )
             store = Store.open(url)
             try:
                 print("\n".join(explain(store)))

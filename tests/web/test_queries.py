@@ -310,3 +310,12 @@ def test_the_dashboard_queries_read_through_the_indexes_of_migration_0011(kind: 
                         assert index in plan, plan
         finally:
             store.close()
+
+
+def test_the_apis_hand_written_site_json_is_what_its_model_would_write(store: Store) -> None:
+    from auditor.web.api import SiteOut, _site_fields, site_json
+
+    rows = list(rows_by_name(store).values())
+    assert rows and any(r.strip for r in rows) and any(r.broken_since for r in rows)
+    for row in rows:
+        assert site_json(row) == SiteOut(**_site_fields(row)).model_dump(mode="json")
