@@ -84,6 +84,20 @@ _COUNT_SUBMISSIONS = """done => {
   });
 }"""
 _DONE = "/__auditor__/clicks-done"
+_FULFIL_S = 30.0
+
+
+async def _let_go(route: Route, error: BaseException) -> None:
+    """End a held route whose fulfil failed. Playwright's own handler waits until the route is
+    fulfilled, aborted or passed on; left waiting, its task is destroyed with the page ("Task was
+    destroyed but it is pending!" on stderr). When the browser side already settled the request
+    (the page navigated on, a second submission replaced it), passing it on sends nothing and
+    only ends that wait; otherwise it is aborted: passing on a payment would send it once more."""
+    with contextlib.suppress(Error):
+        if "already handled" in str(error):
+            await route.fallback()
+        else:
+            await route.abort()
 
 
 async def click_twice(page: Page, site: Site, selector: str) -> APIResponse:
@@ -107,8 +121,11 @@ async def click_twice(page: Page, site: Site, selector: str) -> APIResponse:
     async def hold(route: Route) -> None:
         url = route.request.url
         if url.startswith(site.url(_DONE)):
-            submitted.set_result(int(url.rpartition("=")[2]))
+            # Answered before the count is handed on: once it is, the first answer is released
+            # and the page navigates away, and a fulfil of a request the navigation cancelled
+            # never completes (its task is left pending and destroyed with the page).
             await route.fulfill(status=204)
+            submitted.set_result(int(url.rpartition("=")[2]))
         elif route.request.method != "POST":
             await route.fallback()
         elif first.done():
@@ -122,12 +139,16 @@ async def click_twice(page: Page, site: Site, selector: str) -> APIResponse:
                 )
             except Error as e:
                 first.set_exception(e)
+                await _let_go(route, e)
                 return
             first.set_result(answer)
             await release.wait()
             # When the second submission replaced this navigation, its answer has no page to go to.
-            with contextlib.suppress(Error):
-                await route.fulfill(response=answer)
+            # Bounded for the same reason: the loop holds the timer, so nothing is left pending.
+            try:
+                await asyncio.wait_for(route.fulfill(response=answer), _FULFIL_S)
+            except (Error, TimeoutError) as e:
+                await _let_go(route, e)
 
     await page.evaluate(_COUNT_SUBMISSIONS, site.url(_DONE))
 
