@@ -93,6 +93,8 @@ def crawl_options(args: argparse.Namespace) -> dict[str, Any]:
             opts[key] = getattr(args, flag)
     if args.ignore_robots:
         opts["respect_robots"] = False
+    if getattr(args, "render", False):
+        opts["render"] = True
     return opts
 
 
@@ -600,6 +602,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fragments", action=on_off, default=True, help="check #fragments (default on)")
     p.add_argument("--sitemap", action=on_off, default=True, help="read the sitemaps (default on)")
     p.add_argument("--ignore-robots", action="store_true", help="ignore robots.txt (your own site only)")
+    p.add_argument(
+        "--render",
+        action="store_true",
+        help="also load every page in Chromium: check the links and images of the rendered DOM and "
+        "report failed requests, script and console errors and mixed content",
+    )
     p.add_argument(
         "--include",
         action="append",

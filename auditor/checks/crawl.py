@@ -10,15 +10,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.browser.launch import SharedBrowser
 from auditor.check import Check, CheckContext
-from auditor.config import CrawlLimits, Regexes
+from auditor.config import DEFAULT_USER_AGENT, CrawlLimits, Regexes
 from auditor.crawl.engine import Crawl
 from auditor.crawl.fetch import MAX_HOPS
+from auditor.crawl.render import RenderSettings
+from auditor.crawl.render_hook import RenderHook
+from auditor.crawl.urls import host_of, normalise
 from auditor.crawl.verdict import CHAIN_HOPS
 from auditor.crawl.wire import AiohttpWire
+from auditor.errors import InfrastructureError
 from auditor.http import build_session
 from auditor.registry import register
-from auditor.results import CheckResult
+from auditor.results import CheckResult, Status
 
 
 class CrawlOptions(BaseModel):
@@ -55,6 +60,18 @@ class CrawlOptions(BaseModel):
     max_retry_after_s: float | None = Field(None, ge=0)
     max_urls_per_path: int | None = Field(None, ge=1)
     respect_robots: bool | None = None
+    # Also load every page in Chromium: links, lazy images and resources of the rendered DOM are
+    # checked too, and each page's failed requests, script and console errors and mixed content
+    # are findings (see docs/rendered-crawl.md). Needs a browser (see [browser]).
+    render: bool = False
+    # Pages rendered at once (each in its own browser context).
+    render_concurrency: int = Field(2, ge=1, le=32)
+    # After a page's load event, wait at most this long for its network to go idle.
+    render_settle_s: float = Field(5.0, ge=0, le=60)
+    # A page's load event at most this long in the browser (else page_render_failed).
+    render_timeout_s: float = Field(20.0, gt=0, le=300)
+    # Scroll each page to the bottom (a screen at a time) so that lazy images load.
+    render_scroll: bool = True
 
     def limits(self, base: CrawlLimits) -> CrawlLimits:
         """The site's limits with this check's overrides applied (validated like the site's own)."""
@@ -71,6 +88,8 @@ class CrawlCheck(Check[CrawlOptions]):
     Errors: broken_link, broken_image, broken_resource, redirect_loop, sitemap_dead_url.
     Warnings: blocked_link, rate_limited, redirect_chain, malformed_link, missing_fragment,
     sitemap_orphan_page, sitemap_missing_page, crawl_incomplete (see `auditor.crawl.verdict`).
+    With `render = true` also page_request_failed, page_script_error, page_console_error,
+    mixed_content and page_render_failed (see `auditor.crawl.render_hook`).
     """
 
     kind = "crawl"
@@ -80,6 +99,52 @@ class CrawlCheck(Check[CrawlOptions]):
         """Crawl from ctx.base_url (or its start_paths) and report every broken link with its sources."""
         opts = self.options
         limits = opts.limits(ctx.site.crawl)
+        own_browser: SharedBrowser | None = None
+        hook: RenderHook | None = None
+        no_browser: str | None = None
+        if opts.render:
+            try:
+                if ctx.resources is not None:
+                    browser = await ctx.resources.browser()
+                else:
+                    own_browser = SharedBrowser()
+                    browser = await own_browser.get()
+                hook = RenderHook(browser, self._render_settings(ctx), opts.render_concurrency)
+            except InfrastructureError as e:
+                no_browser = str(e)
+        try:
+            result = await self._crawl(ctx, limits, hook)
+        finally:
+            if own_browser is not None:
+                await own_browser.close()
+        why = no_browser or (hook.stopped if hook is not None else None)
+        if why is not None:
+            # The HTTP crawl's findings stand; the check says it could not do what it was asked.
+            result.status = Status.ERROR
+            done = "" if no_browser else f" after {int(result.stats.get('rendered_pages', 0))} page(s)"
+            result.message = (
+                f"render = true: the pages could not be rendered{done}: {why}\n"
+                "The HTTP crawl's findings are reported."
+            )
+        return result
+
+    def _render_settings(self, ctx: CheckContext) -> RenderSettings:
+        opts = self.options
+        headers = dict(ctx.site.headers)
+        if ctx.site.cookies:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in ctx.site.cookies.items())
+        return RenderSettings(
+            navigation_timeout_s=opts.render_timeout_s,
+            settle_timeout_s=opts.render_settle_s,
+            scroll_steps=20 if opts.render_scroll else 0,
+            # The browser's own User-Agent unless the site sets one (a shop may serve bots less).
+            user_agent=ctx.site.user_agent if ctx.site.user_agent != DEFAULT_USER_AGENT else None,
+            extra_headers=headers,
+            header_host=host_of(normalise(ctx.base_url)[0]),
+        )
+
+    async def _crawl(self, ctx: CheckContext, limits: CrawlLimits, hook: RenderHook | None) -> CheckResult:
+        opts = self.options
         async with build_session(ctx.site, limits) as session:
             crawl = Crawl(
                 ctx,
@@ -94,4 +159,5 @@ class CrawlCheck(Check[CrawlOptions]):
                 scope=opts.scope,
                 chain_hops=opts.redirect_chain_hops,
             )
+            crawl.page_hook = hook
             return await crawl.run()

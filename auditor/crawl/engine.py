@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -111,6 +111,10 @@ class Crawl:
         # URLs whose visit the deadline interrupted, and what the deadline left undone otherwise.
         self._cut = 0
         self._phase = "crawl"
+        # Awaited after each HTML page is parsed, as hook(crawl, target, outcome, body): the rendered
+        # crawl (`auditor.crawl.render.RenderHook`) loads the page in Chromium and offers the links
+        # only its DOM has; awaited by the worker, so what it offers is crawled before the end.
+        self.page_hook: Callable[[Crawl, Target, Outcome, bytes], Awaitable[None]] | None = None
 
     async def run(self) -> CheckResult:
         """Crawl the site and return every finding with the crawl's stats.
@@ -260,7 +264,10 @@ class Crawl:
             if self.use_sitemap:
                 sig = indexing.signals(out.body, out.headers, out.final_url or t.url)
                 t.canonical, t.indexable = sig.canonical, not (sig.noindex or sig.form)
+            body, pages = out.body, self.stats["pages"]
             self._parse(t, out)
+            if self.page_hook is not None and self.stats["pages"] > pages:
+                await self.page_hook(self, t, out, body)  # an HTML page was parsed just now
 
     async def _fetch(self, url: str, *, page: bool) -> Outcome:
         """GET a page (reading its HTML); HEAD anything else, GET again on any non-2xx answer."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -233,7 +234,7 @@ async def render_page(
 
     started = time.monotonic()
     result = RenderedPage(url=url)
-    context = await _new_context(browser, settings)
+    context = await _new_context(browser, settings, url)
     try:
         await _watch_and_load(context, url, settings, document, result)
     except PlaywrightError as e:
@@ -245,7 +246,7 @@ async def render_page(
     return result
 
 
-async def _new_context(browser: Browser, settings: RenderSettings) -> BrowserContext:
+async def _new_context(browser: Browser, settings: RenderSettings, url: str) -> BrowserContext:
     kwargs: dict[str, Any] = {
         "ignore_https_errors": settings.ignore_https_errors,
         "viewport": {"width": settings.viewport[0], "height": settings.viewport[1]},
@@ -253,7 +254,30 @@ async def _new_context(browser: Browser, settings: RenderSettings) -> BrowserCon
     }
     if settings.user_agent:
         kwargs["user_agent"] = settings.user_agent
-    return await browser.new_context(**kwargs)
+    context = await browser.new_context(**kwargs)
+    if on_local_network(url):
+        # A page served from the crawler's copy has no address, so Chromium counts it as public
+        # and blocks its requests to loopback and private hosts (Local Network Access): a shop on
+        # a private network (staging, the demo) would show failures its customers never meet.
+        # Public pages keep the block (a hostile page must not probe the auditor's network).
+        with contextlib.suppress(Exception):
+            await context.grant_permissions(["local-network-access"])
+    return context
+
+
+def on_local_network(url: str) -> bool:
+    """Whether `url`'s host is loopback or private (an IP literal, or localhost)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
 async def _watch_and_load(
