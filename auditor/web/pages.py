@@ -166,6 +166,7 @@ async def overview(request: Request) -> Response:
         tag=tag,
         sort=sort,
         flash=request.query_params.get("flash"),
+        self_url=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
 
 
