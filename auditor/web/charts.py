@@ -6,12 +6,14 @@ No script and no chart library: the page stays readable without JavaScript, and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
+from urllib.parse import quote
 
 from markupsafe import Markup
 
-from auditor.web.queries import RunPoint
+from auditor.web.queries import RunPoint, StripRun
 
 WIDTH, HEIGHT, PAD = 900, 140, 34
 COLOURS = {
@@ -23,6 +25,9 @@ COLOURS = {
     "running": "#0b5cad",
     "queued": "#0b5cad",
 }
+# Run ids and statuses as auditor makes them need no escaping (the strip draws thousands).
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+\Z")
+_STATUS = {s: s for s in COLOURS}
 # Findings series, in order; the rest are summed as "other".
 KIND_COLOURS = ("#b42318", "#0550ae", "#8a5a00", "#6e40c9", "#1a7f37", "#57606a")
 
@@ -106,3 +111,20 @@ def findings_chart(points: Sequence[RunPoint]) -> tuple[Markup, list[tuple[str, 
     return _frame(
         f"findings by kind of the last {len(pts)} runs, up to {top}", "".join(body), str(top)
     ), legend
+
+
+def _run_href(run_id: str) -> str:
+    return run_id if _PLAIN.match(run_id) else quote(run_id, safe="")
+
+
+def strip_html(runs: Sequence[StripRun]) -> Markup:
+    """The status strip of a site's last runs (oldest first): one link per run, named by its status
+    and time. Built here rather than in the template: the overview draws 30 of them per site."""
+    cells = "".join(
+        f'<a class="cell-{_STATUS.get(r.status) or escape(r.status)}" href="/runs/{_run_href(r.id)}" '
+        f'title="{_STATUS.get(r.status) or escape(r.status)} {r.started_at:%Y-%m-%d %H:%M}"></a>'
+        for r in runs
+    )
+    return Markup(
+        f'<div class="strip" role="group" aria-label="last {len(runs)} runs, oldest first">{cells}</div>'
+    )

@@ -35,6 +35,7 @@ _env = Environment(
     autoescape=select_autoescape(["j2", "html"]),
     enable_async=False,
 )
+_env.globals["strip_html"] = charts.strip_html
 FINISHED = frozenset(queries.FINISHED)
 INCIDENT_STATES = (("open", "Open"), ("acknowledged", "Acknowledged or muted"), ("resolved", "Resolved"))
 MAX_NOTE = 2000
