@@ -40,7 +40,7 @@ from auditor.results import RunResult
 # `add_commands(sub, command)`, where `command(sub, name, summary, description, examples)` makes a
 # subcommand parser as the ones below are made; each sets `func` on its parsers. Such a module
 # imports nothing heavy at module level (`auditor crawl` must start fast).
-COMMAND_MODULES: tuple[str, ...] = ("auditor.web.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("auditor.web.commands", "auditor.campaign.commands")
 
 # A run with the terminal's progress display and summary (`auditor.app`'s, shared with the demo).
 execute = app.run_in_terminal
@@ -925,6 +925,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="switch a fault on (repeatable; default: a few)",
     )
     p.add_argument("--no-faults", action="store_true", help="a healthy shop: expect no findings")
+    p.add_argument(
+        "--audit",
+        choices=["full", "campaign"],
+        default="full",
+        help="full: every check; campaign: the spring sale's campaign check (faults utm-stripped, "
+        "coupon-expired, landing-noindex)",
+    )
     _add_run_flags(p)
     p.set_defaults(func=cmd_demo)
 

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from auditor.demo import emails
 from auditor.demo.accounts import SESSION_COOKIE, AccountPages
+from auditor.demo.campaign import COUPON_ERRORS, CampaignPages
 from auditor.demo.catalog import BY_SLUG, CURRENCY, PRODUCTS, Product, format_cents
 from auditor.demo.faults import Faults
 from auditor.demo.gateway import Gateway, UnknownCard, ledger_page
@@ -85,6 +86,7 @@ class Shop:
         self.accounts = AccountPages(self)
         self.contact = ContactPages(self)
         self.newsletter = NewsletterPages(self)
+        self.campaign = CampaignPages(self)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -157,8 +159,19 @@ class Shop:
     async def cart(self, request: Request) -> Response:
         """GET /cart: the cart's lines and total."""
         lines = self.store.cart(self.cart_id(request) or "")
-        total = format_cents(sum(line.total_cents for line in lines))
-        return self.render(request, "cart.html.j2", title="Cart", lines=lines, total=total)
+        subtotal = sum(line.total_cents for line in lines)
+        code, discount = self.campaign.discount_cents(request, subtotal)
+        return self.render(
+            request,
+            "cart.html.j2",
+            title="Cart",
+            lines=lines,
+            subtotal=format_cents(subtotal),
+            coupon=code,
+            discount=format_cents(discount),
+            total=format_cents(subtotal - discount),
+            coupon_error=COUPON_ERRORS.get(request.query_params.get("coupon_error", ""), ""),
+        )
 
     async def cart_count(self, request: Request) -> Response:
         """GET /cart/count: {"count": items in the cart}, for the header badge."""
@@ -445,6 +458,9 @@ def create_app(
         Route("/cart/count", shop.cart_count),
         Route("/cart/add", shop.cart_add, methods=["POST"]),
         Route("/cart/remove", shop.cart_remove, methods=["POST"]),
+        Route("/cart/coupon", shop.campaign.apply, methods=["POST"]),
+        Route("/go/spring", shop.campaign.go),
+        Route("/landing/spring-sale", shop.campaign.landing),
         Route("/checkout", shop.checkout, methods=["GET", "POST"]),
         Route("/pay", shop.pay_form, methods=["GET"]),
         Route("/pay", shop.pay, methods=["POST"]),

@@ -41,6 +41,10 @@ CAUGHT_BY: dict[str, set[str]] = {
     "no-autoresponse": {"autoresponse_missing"},
     # 45 s by default: longer than a step may take, so the pay step fails (the charge is still made).
     "slow-gateway": {"scenario_failed"},
+    # `auditor demo --audit campaign` (the campaign check of the spring sale) catches these.
+    "utm-stripped": {"tracking_params_lost"},
+    "coupon-expired": {"coupon_rejected"},
+    "landing-noindex": {"landing_page_noindex"},
 }
 
 # The demo shop sends mail at once (or after `slow-email` seconds, 5 by default), so the email
@@ -172,6 +176,10 @@ def run_demo(args: argparse.Namespace) -> int:
     from auditor.app import run_in_terminal as execute
     from auditor.demo import DemoShop
 
+    if getattr(args, "audit", "full") == "campaign":
+        from auditor.campaign.demo import run_campaign_demo
+
+        return run_campaign_demo(args)
     names: list[str] = [] if args.no_faults else (args.fault or DEFAULT_FAULTS)
     faults = demo_faults(names)
     fault_names = [n.split("=", 1)[0] for n in names]

@@ -32,6 +32,9 @@ KNOWN: dict[str, str] = {
     "login-broken": "login rejects the password of every account created at checkout",
     "no-autoresponse": "the contact form sends no auto-response email",
     "slow-gateway": "the pay step answers SECONDS after the charge (slow-gateway=SECONDS, default 45)",
+    "utm-stripped": "the spring campaign's redirect /go/spring drops the query (utm_* and gclid are lost)",
+    "coupon-expired": "the cart rejects the spring coupon SPRING20 as expired",
+    "landing-noindex": "the spring sale landing page says noindex",
 }
 
 # Behaviours: not faults (nothing is broken), but the other ways real shops do things, switched on
