@@ -616,6 +616,28 @@ def _op(
     }
 
 
+# What a list's first item leads to (OpenAPI links: clients and Schemathesis follow them).
+_LINKS = {
+    "listSites": {"getSite": {"site": "$response.body#/sites/0/name"}},
+    "listRuns": {
+        "getRun": {"run_id": "$response.body#/runs/0/id"},
+        "listFindings": {"run_id": "$response.body#/runs/0/id"},
+    },
+    "listIncidents": {"getIncident": {"incident_id": "$response.body#/incidents/0/id"}},
+}
+
+
+def _with_links(paths: dict[str, Any]) -> dict[str, Any]:
+    for ops in paths.values():
+        for op in ops.values():
+            links = _LINKS.get(op["operationId"])
+            if links:
+                op["responses"]["200"]["links"] = {
+                    target: {"operationId": target, "parameters": params} for target, params in links.items()
+                }
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of this API, its schemas generated from the response models."""
     from pydantic.json_schema import models_json_schema
@@ -751,7 +773,7 @@ def openapi_document() -> dict[str, Any]:
             "Authenticate with `Authorization: Bearer TOKEN` (`auditor token add`) or a dashboard session.",
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": paths,
+        "paths": _with_links(paths),
         "components": {
             "schemas": schemas["$defs"],
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -122,8 +122,12 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
             f"{base}/api/v1/openapi.json",
             "-H",
             f"Authorization: Bearer {inst.tokens[user]}",
+            # Every check but one: a cursor or a NUL is valid text to the schema, and the API
+            # rightly refuses one it did not give (400), which positive_data_acceptance calls a bug.
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
             "--max-examples",
             "25",
             "--workers",
@@ -144,3 +148,5 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
     )
     shutil.rmtree(tmp_path / "schemathesis-report", ignore_errors=True)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    summary = done.stdout[done.stdout.rfind("SUMMARY") :]
+    assert " passed" in summary and "failure" not in summary.lower(), done.stdout[-3000:]
