@@ -399,3 +399,32 @@ def test_a_report_file_outside_the_runs_folder_is_never_served(admin: Page, stor
     for path in ("..%2F..%2Fauditor.toml", "%2E%2E/%2E%2E/auditor.toml", quote("/etc/passwd", safe="")):
         got = admin.request.get(f"{store.url}/runs/{run_id}/report/{path}", max_redirects=0)
         assert got.status == 404, (path, got.status)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sites/%00",
+        "/sites/%3Cscript%3E",
+        "/sites/" + "x" * 5000,
+        "/runs/%27%3B%20DROP%20TABLE%20runs%3B--",
+        "/runs/" + "9" * 300,
+        "/runs/%25/report/",
+        "/incidents/99999999999999999999/note",
+        "/trace/..%2F..%2F..%2Fetc%2Fpasswd",
+    ],
+)
+def test_a_hostile_url_is_a_plain_404_never_a_server_error(store: Store, path: str) -> None:
+    http, _ = _session(store, ADMIN)
+    try:
+        got = http.post(path, data={"csrf": "x"}) if path.endswith("/note") else http.get(path)
+    finally:
+        http.close()
+    assert got.status_code in (403, 404), (path, got.status_code, got.text[:300])
+    assert store.rows("SELECT count(*) FROM runs")[0][0]  # still there
+
+
+def test_the_server_logged_no_error_through_all_of_the_above(store: Store) -> None:
+    """Last in this module: every answer above came without an exception in the server."""
+    logs = "".join(p.read_text() for p in store.dash.folder.glob("serve-*.log"))
+    assert "Traceback" not in logs and "Exception in ASGI application" not in logs, logs[-3000:]
