@@ -165,6 +165,18 @@ def test_the_overview_shows_each_site_with_its_status_and_strip(admin: Page, sto
     assert admin.locator("tbody tr td:first-child a").first.inner_text() == "demo"
 
 
+@pytest.mark.skipif(not HAS_CLIENTS, reason="sites have no `client` and `tags` keys yet (the sites helper's)")
+def test_the_overview_filters_by_client_and_by_tag(admin: Page, store: Store) -> None:
+    admin.goto(store.url + "/")
+    admin.get_by_label("Client").select_option("globex")
+    admin.get_by_role("button", name="Show").click()
+    expect(admin.locator("#sites tbody tr")).to_have_count(1)
+    expect(admin.get_by_role("link", name="other", exact=True)).to_be_visible()
+    admin.goto(store.url + "/?tag=shop")
+    expect(admin.locator("#sites tbody tr")).to_have_count(1)
+    expect(admin.get_by_role("link", name="demo", exact=True)).to_be_visible()
+
+
 def test_a_site_page_shows_its_history_in_charts_and_its_incidents(admin: Page, store: Store) -> None:
     admin.goto(store.url + "/")
     admin.get_by_role("link", name="demo", exact=True).click()
