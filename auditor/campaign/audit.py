@@ -245,7 +245,10 @@ class CampaignAudit:
             problems.append(f"HTTP {page.status}")
         problems += [f"script error: {e.message}" for e in page.exceptions[:5]]
         problems += [f"console error: {c.text}" for c in page.console_errors[:5]]
-        problems += [f"{r.url} failed ({r.reason})" for r in page.failed_requests[:5]]
+        # A link or image of the page that fails is its own finding (the link check's).
+        linked = {u for u, _ in page.links}
+        failed = [r for r in page.failed_requests if r.url not in linked]
+        problems += [f"{r.url} failed ({r.reason})" for r in failed[:5]]
         if problems and not (land.error or (land.status or 0) >= 400):
             self._find(
                 "landing_page_broken",
