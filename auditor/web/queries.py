@@ -308,7 +308,7 @@ def _site_rows(s: Session, metas: Sequence[SiteMeta]) -> list[SiteRow]:
             strips[site].append(StripRun(run_id, status, _aware(started)))
     last: dict[str, dict[str, RunBrief]] = defaultdict(dict)
     failing: dict[str, list[datetime]] = defaultdict(list)
-    for r in conn.execute(_last_finished(where)):
+    for r in conn.execute(_last_finished(where, conn.dialect.name)):
         if r.site in wanted:
             last[r.site][r.audit] = _brief(r)
             if r.status == "fail" and r.failing_since is not None:
@@ -384,10 +384,39 @@ def _strip_runs(where: ColumnElement[bool], dialect: str) -> Select[*tuple[Any, 
     )
 
 
-def _last_finished(where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+def _last_finished(where: ColumnElement[bool], dialect: str = "") -> Select[*tuple[Any, ...]]:
     """The last finished run of every (site, audit), with `failing_since`: the start of the oldest
-    failed run after its last healthy one (None when it never failed since)."""
+    failed run after its last healthy one (None when it never failed since). Index seeks per pair:
+    a LATERAL join on PostgreSQL, correlated subqueries in materialized CTEs on SQLite."""
     last, healthy, failed = aliased(RunRow), aliased(RunRow), aliased(RunRow)
+    if dialect == "postgresql":
+        keys = select(RunRow.site, RunRow.audit).where(where).distinct().subquery("pairs")
+        newest = (
+            select(last.id, last.audit, last.site, last.status, last.started_at, last.finished_at)
+            .where(last.site == keys.c.site, last.audit == keys.c.audit, last.status.in_(FINISHED))
+            .order_by(last.started_at.desc())
+            .limit(1)
+            .lateral("newest")
+        )
+        # Correlated by hand: nested in `failing`, it would not find `keys` by itself.
+        healthy_since = (
+            select(func.max(healthy.started_at))
+            .where(healthy.site == keys.c.site, healthy.audit == keys.c.audit, healthy.status.in_(_HEALTHY))
+            .correlate(keys)
+            .scalar_subquery()
+        )
+        failing = (
+            select(func.min(failed.started_at))
+            .where(
+                failed.site == keys.c.site,
+                failed.audit == keys.c.audit,
+                failed.status == "fail",
+                or_(healthy_since.is_(None), failed.started_at > healthy_since),
+            )
+            .correlate(keys)
+            .scalar_subquery()
+        )
+        return select(*newest.c, failing.label("failing_since")).select_from(keys.join(newest, true()))
     pairs = select(RunRow.site, RunRow.audit).where(where).distinct().cte("pairs").prefix_with("MATERIALIZED")
     last_id = (
         select(last.id)

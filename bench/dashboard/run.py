@@ -71,7 +71,7 @@ def explain(store: Store) -> list[str]:
 
     statements = {
         "strip": queries._strip_runs(true(), store.engine.dialect.name),
-        "last runs": queries._last_finished(true()),
+        "last runs": queries._last_finished(true(), store.engine.dialect.name),
         "site runs": queries._run_columns()
         .where(queries.RunRow.site == SITE)
         .order_by(queries.RunRow.started_at.desc())
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     table: list[tuple[str, str, tuple[float, float, float]]] = []
     for kind in [args.url] if args.url else args.backends.split(","):
         with tempfile.TemporaryDirectory() as folder, backend(kind, Path(folder)) as url:
+            label = make_url(url).get_backend_name()
             if not args.url:
                 t0 = time.perf_counter()
                 try:
@@ -210,15 +211,15 @@ def main(argv: list[str] | None = None) -> int:
             store = Store.open(url)
             try:
                 print("\n".join(explain(store)))
-                for label, figures in read_layer(store, args.repeat).items():
-                    table.append((kind, label, figures))
+                for what, figures in read_layer(store, args.repeat).items():
+                    table.append((label, what, figures))
             finally:
                 store.close()
             try:
-                for label, figures in through_app(url, args.repeat).items():
-                    table.append((kind, label, figures))
+                for what, figures in through_app(url, args.repeat).items():
+                    table.append((label, what, figures))
             except ImportError as e:
-                print(f"{kind}: the app is not importable ({e}); timed the read layer only")
+                print(f"{label}: the app is not importable ({e}); timed the read layer only")
     print()
     print("| backend | what | median ms | worst ms | CPU ms | target |")
     print("|---|---|---:|---:|---:|---|")

@@ -300,7 +300,7 @@ def test_the_dashboard_queries_read_through_the_indexes_of_migration_0011(kind: 
                         queries._strip_runs(true(), dialect),
                         queries._run_columns().where(queries.RunRow.site == "shop-001").limit(90),
                     ],
-                    "ix_runs_site_audit_status_started_at": [queries._last_finished(true())],
+                    "ix_runs_site_audit_status_started_at": [queries._last_finished(true(), dialect)],
                 }
                 for index, stmts in statements.items():
                     for stmt in stmts:
