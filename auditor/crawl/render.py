@@ -120,9 +120,11 @@ class RenderSettings:
 
     # The page's own load (the `load` event) at most this long.
     navigation_timeout_s: float = 20.0
-    # After `load`, wait for the network to be idle (500 ms without requests) at most this long:
+    # After `load`, wait for the network to be idle (`quiet_s` without requests) at most this long:
     # a page that polls or streams never goes idle, and is read when the cap is reached.
     settle_timeout_s: float = 5.0
+    # Settled: no request in flight for this long (timers that fetch later than this are missed).
+    quiet_s: float = 0.25
     # Scroll down a screen at a time (at most this many screens) to trigger lazy loading; 0: not.
     scroll_steps: int = 20
     user_agent: str | None = None
@@ -335,6 +337,10 @@ async def _watch_and_load(
     page.on("requestfailed", on_failed)
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
+    network = _Network()
+    page.on("request", network.started)
+    page.on("requestfinished", network.ended)
+    page.on("requestfailed", network.ended)
 
     if settings.extra_headers and settings.header_host:
         headers = dict(settings.extra_headers)
@@ -365,10 +371,13 @@ async def _watch_and_load(
     try:
         response = await page.goto(url, wait_until="load", timeout=settings.navigation_timeout_s * 1000)
         result.status = response.status if response is not None else None
-        await _settle(page, settings.settle_timeout_s)
+        await network.settle(settings.settle_timeout_s, settings.quiet_s)
         if settings.scroll_steps:
+            before = network.count
             await page.evaluate(_SCROLL, settings.scroll_steps)
-            await _settle(page, min(settings.settle_timeout_s, 2.0))
+            await asyncio.sleep(0.05)
+            if network.count != before or network.in_flight:
+                await network.settle(min(settings.settle_timeout_s, 2.0), settings.quiet_s)
         final, links = await page.evaluate(_DOM_LINKS)
     except PlaywrightTimeout as e:
         result.error = _first_line(e)
@@ -387,14 +396,34 @@ async def _watch_and_load(
                 _add_mixed(result, u, el, None)
 
 
-async def _settle(page: Any, cap_s: float) -> None:
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
+class _Network:
+    """The page's requests in flight, to tell when it has settled."""
 
-    if cap_s <= 0:
-        return
-    # Never idle (polling, a stream): read the page as it is at the cap.
-    with contextlib.suppress(PlaywrightTimeout):
-        await page.wait_for_load_state("networkidle", timeout=cap_s * 1000)
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.count = 0
+        self.last = time.monotonic()
+
+    def started(self, _request: Any) -> None:
+        self.in_flight += 1
+        self.count += 1
+        self.last = time.monotonic()
+
+    def ended(self, _request: Any) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.last = time.monotonic()
+
+    async def settle(self, cap_s: float, quiet_s: float) -> None:
+        """Wait until no request has been in flight for `quiet_s`, at most `cap_s` (a page that
+        polls or streams never settles: it is read as it is at the cap)."""
+        deadline = time.monotonic() + cap_s
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if self.in_flight == 0 and now - self.last >= quiet_s:
+                return
+            await asyncio.sleep(min(0.05, max(0.0, deadline - now)))
 
 
 def _add_failed(result: RenderedPage, req: Request, status: int | None, error: str | None) -> None:

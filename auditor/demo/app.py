@@ -87,6 +87,8 @@ class Shop:
         self.contact = ContactPages(self)
         self.newsletter = NewsletterPages(self)
         self.campaign = CampaignPages(self)
+        # PayCo's address (auditor.demo.provider), set by DemoShop once it runs; "" loads no widget.
+        self.provider_url = ""
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -152,7 +154,21 @@ class Shop:
     async def page(self, request: Request) -> Response:
         """GET /about, /faq, /terms."""
         path = request.url.path
-        return self.render(request, f"{path.strip('/')}.html.j2", title=INFO_PAGES[path])
+        return self.render(
+            request, f"{path.strip('/')}.html.j2", title=INFO_PAGES[path], provider_url=self.provider_url
+        )
+
+    async def recommendations(self, request: Request) -> Response:
+        """GET /api/recommendations: the products the JavaScript grid shows ("You might also like").
+        `js-dead-link` adds one whose page does not exist: a dead link only a browser ever sees."""
+        items = [
+            {"name": p.name, "url": f"/products/{p.slug}", "image": f"/static/images/{p.image}-sm.svg"}
+            for p in PRODUCTS
+        ]
+        if "js-dead-link" in self.faults:
+            lantern = "/products/trail-lantern"
+            items.append({"name": "Trail Lantern", "url": lantern, "image": "/static/images/logo.svg"})
+        return JSONResponse(items)
 
     # --- cart ------------------------------------------------------------------------------
 
@@ -469,6 +485,7 @@ def create_app(
         Route("/downloads/{token}/", shop.download),
         Route("/sitemap.xml", shop.sitemap),
         Route("/robots.txt", shop.robots),
+        Route("/api/recommendations", shop.recommendations),
         Route("/_test/ledger", shop.ledger),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

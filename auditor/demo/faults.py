@@ -35,6 +35,8 @@ KNOWN: dict[str, str] = {
     "utm-stripped": "the spring campaign's redirect /go/spring drops the query (utm_* and gclid are lost)",
     "coupon-expired": "the cart rejects the spring coupon SPRING20 as expired",
     "landing-noindex": "the spring sale landing page says noindex",
+    "js-dead-link": "the About page's JavaScript-filled product grid links to a product that answers 404",
+    "third-party-script-error": "the payment provider's widget script (another host) throws on info pages",
 }
 
 # Behaviours: not faults (nothing is broken), but the other ways real shops do things, switched on

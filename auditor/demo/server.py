@@ -12,6 +12,7 @@ import uvicorn
 from auditor.demo.app import create_app
 from auditor.demo.faults import Faults
 from auditor.demo.mailer import Mailer
+from auditor.demo.provider import PaymentProvider
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -35,6 +36,8 @@ class DemoShop:
         self.app = create_app(self.faults, smtp_host, smtp_port)
         self._port = port
         self.mailer: Mailer = self.app.state.shop.mailer
+        # PayCo, the third party whose widget the info pages load (its own port: another host).
+        self.provider = PaymentProvider(self.faults)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,6 +80,7 @@ class DemoShop:
                 sock.close()
                 raise RuntimeError(f"the demo shop did not start on {HOST}:{self._port}")
             time.sleep(0.01)
+        self.app.state.shop.provider_url = self.provider.start().base_url
         return self
 
     def stop(self) -> None:
@@ -87,6 +91,7 @@ class DemoShop:
         server.should_exit = True
         thread.join(timeout=START_TIMEOUT_S)
         self._server = self._thread = None
+        self.provider.stop()
         self.mailer.close()
 
     def __enter__(self) -> DemoShop:
@@ -104,4 +109,9 @@ class DemoShop:
 def serve(port: int, smtp_host: str, smtp_port: int, faults: Faults) -> None:
     """Serve the demo shop on 127.0.0.1:`port` until Ctrl-C."""
     app = create_app(faults, smtp_host, smtp_port)
-    uvicorn.run(app, host=HOST, port=port, log_level="info")
+    provider = PaymentProvider(faults).start()
+    app.state.shop.provider_url = provider.base_url
+    try:
+        uvicorn.run(app, host=HOST, port=port, log_level="info")
+    finally:
+        provider.stop()
