@@ -36,11 +36,12 @@ def words_of(text: str) -> list[tuple[str, int]]:
     blanked = _EMAIL.sub(lambda m: " " * len(m.group(0)), blanked)
     out: list[tuple[str, int]] = []
     for m in _TOKEN.finditer(blanked):
-        token = m.group(0).strip("'’-")
-        for part in re.split(r"[-’']", token) if "-" in token else [token]:
+        token = m.group(0).replace("’", "'").strip("'-")
+        for part in token.split("-"):
+            part = part.strip("'")
             if not part or any(c.isdigit() or c == "_" for c in part):
                 continue
-            if len(part) < 2 or not part.isalpha():
+            if len(part) < 2 or not part.replace("'", "").isalpha():
                 continue
             if part.isupper() or any(c.isupper() for c in part[1:]):
                 continue
