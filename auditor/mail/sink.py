@@ -308,10 +308,7 @@ class _TolerantSMTP(SMTP):
         and one of them ends the data): a line at a time would cost seconds on a 10 MB message.
         """
         data = bytearray()
-        size = 0
-        dot_line = (first := await self._reader.readexactly(1)) == b"."
-        if not dot_line:
-            size = self._keep(data, size, first)
+        dot_line, size = await self._line_start(data, 0)
         while True:
             if not dot_line:
                 piece, found = await self._until(b"\n.")
@@ -326,9 +323,19 @@ class _TolerantSMTP(SMTP):
             while not found:
                 piece, found = await self._until(b"\n")
                 size = self._keep(data, size, piece)
-            dot_line = (first := await self._reader.readexactly(1)) == b"."
-            if not dot_line:
-                size = self._keep(data, size, first)
+            dot_line, size = await self._line_start(data, size)
+
+    async def _line_start(self, data: bytearray, size: int) -> tuple[bool, int]:
+        """Read the start of a line: True when it starts with a dot (not kept), else False with its
+        first byte kept. Empty bare-LF lines are kept on the way: the byte after each starts a line
+        too (the search for the next "\n." cannot see one that begins with the LF read here)."""
+        while True:
+            first = await self._reader.readexactly(1)
+            if first == b".":
+                return True, size
+            size = self._keep(data, size, first)
+            if first != b"\n":
+                return False, size
 
     async def _until(self, separator: bytes) -> tuple[bytes, bool]:
         """The bytes up to and including `separator`, or as much as the reader holds without it
