@@ -115,6 +115,8 @@ class CrawlCheck(Check[CrawlOptions]):
         try:
             result = await self._crawl(ctx, limits, hook)
         finally:
+            if hook is not None:
+                await hook.close()
             if own_browser is not None:
                 await own_browser.close()
         why = no_browser or (hook.stopped if hook is not None else None)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Request, Response
+    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, Route
 
 # Headers of an already-fetched document that no longer describe the (decoded) body we hand over.
 _HOP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection"})
@@ -217,15 +217,80 @@ async def render_pages(
 ) -> list[RenderedPage]:
     """Render every URL (at most `concurrency` at once, each in its own context); never raises
     for a page that fails to load (its `error` says why)."""
-    settings = settings or RenderSettings()
-    limit = asyncio.Semaphore(max(1, concurrency))
     docs = documents or {}
+    pool = RenderPool(browser, settings or RenderSettings(), concurrency)
+    try:
+        return list(await asyncio.gather(*(pool.render(u, docs.get(u)) for u in urls)))
+    finally:
+        await pool.close()
 
-    async def one(url: str) -> RenderedPage:
-        async with limit:
-            return await render_page(browser, url, settings, docs.get(url))
 
-    return list(await asyncio.gather(*(one(u) for u in urls)))
+class RenderPool:
+    """At most `size` pages rendered at once, each in a browser context of its own; a page is
+    kept open for the next URL (a new renderer costs ~0.2 s) with its cookies cleared, and
+    replaced when a render failed."""
+
+    def __init__(self, browser: Browser, settings: RenderSettings, size: int = 2) -> None:
+        self.browser = browser
+        self.settings = settings
+        self._limit = asyncio.Semaphore(max(1, size))
+        self._idle: list[tuple[Page, bool]] = []
+        self._open: set[BrowserContext] = set()
+
+    async def render(self, url: str, document: Document | None = None) -> RenderedPage:
+        """Render `url` (see `render_page`); never raises for the page's own failures."""
+        from playwright.async_api import Error as PlaywrightError
+
+        local = on_local_network(url)
+        async with self._limit:
+            started = time.monotonic()
+            result = RenderedPage(url=url)
+            page = None
+            while self._idle:
+                candidate, was_local = self._idle.pop()
+                if was_local == local and not candidate.is_closed():
+                    page = candidate
+                    break
+                await self._discard(candidate)
+            if page is None:
+                context = await _new_context(self.browser, self.settings, url)
+                self._open.add(context)
+                page = await context.new_page()
+            keep = False
+            try:
+                await _watch_and_load(page, url, self.settings, document, result)
+                keep = result.error is None
+            except PlaywrightError as e:
+                result.error = _first_line(e)
+            finally:
+                result.elapsed_ms = int((time.monotonic() - started) * 1000)
+                if keep:
+                    try:
+                        await page.context.clear_cookies()
+                        self._idle.append((page, local))
+                    except PlaywrightError:
+                        await self._discard(page)
+                else:
+                    await self._discard(page)
+            return result
+
+    async def _discard(self, page: Page) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        context = page.context
+        self._open.discard(context)
+        with contextlib.suppress(PlaywrightError):
+            await context.close()
+
+    async def close(self) -> None:
+        """Close every context still open (safe to call twice)."""
+        from playwright.async_api import Error as PlaywrightError
+
+        self._idle.clear()
+        for context in list(self._open):
+            with contextlib.suppress(PlaywrightError):
+                await context.close()
+        self._open.clear()
 
 
 async def render_page(
@@ -238,7 +303,7 @@ async def render_page(
     result = RenderedPage(url=url)
     context = await _new_context(browser, settings, url)
     try:
-        await _watch_and_load(context, url, settings, document, result)
+        await _watch_and_load(await context.new_page(), url, settings, document, result)
     except PlaywrightError as e:
         result.error = _first_line(e)
     finally:
@@ -257,6 +322,17 @@ async def _new_context(browser: Browser, settings: RenderSettings, url: str) -> 
     if settings.user_agent:
         kwargs["user_agent"] = settings.user_agent
     context = await browser.new_context(**kwargs)
+    if settings.extra_headers and settings.header_host:
+        headers = dict(settings.extra_headers)
+        own = settings.header_host
+
+        async def add_headers(route: Route) -> None:
+            if host_of(route.request.url) == own:
+                await route.continue_(headers={**route.request.headers, **headers})
+            else:
+                await route.fallback()
+
+        await context.route("**/*", add_headers)
     if on_local_network(url):
         # A page served from the crawler's copy has no address, so Chromium counts it as public
         # and blocks its requests to loopback and private hosts (Local Network Access): a shop on
@@ -283,16 +359,14 @@ def on_local_network(url: str) -> bool:
 
 
 async def _watch_and_load(
-    context: BrowserContext,
+    page: Page,
     url: str,
     settings: RenderSettings,
     document: Document | None,
     result: RenderedPage,
 ) -> None:
-    from playwright.async_api import Route
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    page = await context.new_page()
     watching = True
     main_frame = page.main_frame
 
@@ -333,26 +407,18 @@ async def _watch_and_load(
         m = _STACK_URL.search(stack)
         result.exceptions.append(PageException(message[:2000], m.group(1) if m else None, stack[:4000]))
 
-    page.on("response", on_response)
-    page.on("requestfailed", on_failed)
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
     network = _Network()
-    page.on("request", network.started)
-    page.on("requestfinished", network.ended)
-    page.on("requestfailed", network.ended)
-
-    if settings.extra_headers and settings.header_host:
-        headers = dict(settings.extra_headers)
-        own = settings.header_host
-
-        async def add_headers(route: Route) -> None:
-            if host_of(route.request.url) == own:
-                await route.continue_(headers={**route.request.headers, **headers})
-            else:
-                await route.fallback()
-
-        await context.route("**/*", add_headers)
+    handlers: list[tuple[str, Any]] = [
+        ("response", on_response),
+        ("requestfailed", on_failed),
+        ("console", on_console),
+        ("pageerror", on_page_error),
+        ("request", network.started),
+        ("requestfinished", network.ended),
+        ("requestfailed", network.ended),
+    ]
+    for event, handler in handlers:
+        page.on(event, handler)  # type: ignore[call-overload]
 
     if document is not None:
         served = False
@@ -383,7 +449,13 @@ async def _watch_and_load(
         result.error = _first_line(e)
         final, links = page.url, []
     finally:
+        # The page may render the next URL (`RenderPool`): this one's watchers go.
         watching = False
+        for event, handler in handlers:
+            page.remove_listener(event, handler)
+        if document is not None:
+            with contextlib.suppress(Exception):
+                await page.unroute(url, serve)
     result.final_url = str(final)
     seen: set[tuple[str, str]] = set()
     for u, el in links:

@@ -24,12 +24,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from auditor.crawl.extract import extract
-from auditor.crawl.render import Document, RenderedPage, RenderSettings, render_page
+from auditor.crawl.render import Document, RenderedPage, RenderPool, RenderSettings
 from auditor.crawl.urls import MalformedURL, absolute, host_of, resolve
 from auditor.results import Finding, Severity
 
@@ -60,8 +59,7 @@ class RenderHook:
 
     def __init__(self, browser: Browser, settings: RenderSettings, concurrency: int) -> None:
         self.browser = browser
-        self.settings = settings
-        self.limit = asyncio.Semaphore(max(1, concurrency))
+        self.pool = RenderPool(browser, settings, concurrency)
         # Why rendering stopped part-way (the browser went away), for the check's message.
         self.stopped: str | None = None
         self._failures_in_row = 0
@@ -76,12 +74,11 @@ class RenderHook:
         doc = None
         if out.status == 200 and not out.truncated:
             doc = Document(out.status, out.headers, body)
-        async with self.limit:
-            try:
-                rp = await render_page(self.browser, page_url, self.settings, doc)
-            except Exception as e:  # the browser itself failed (closed, crashed): no more rendering
-                self._failed(stats, f"{type(e).__name__}: {e}")
-                return
+        try:
+            rp = await self.pool.render(page_url, doc)
+        except Exception as e:  # the browser itself failed (closed, crashed): no more rendering
+            self._failed(stats, f"{type(e).__name__}: {e}")
+            return
         if rp.error is not None and not rp.links:
             self._failed(stats, rp.error)
             if not self.browser.is_connected():
@@ -91,6 +88,10 @@ class RenderHook:
         stats["rendered_pages"] += 1
         self._offer(crawl, t, out, body, page_url, rp)
         page_findings(crawl, rp, page_url)
+
+    async def close(self) -> None:
+        """Close the pages kept open between renders."""
+        await self.pool.close()
 
     def _failed(self, stats: dict[str, int | float], why: str) -> None:
         stats["render_failed"] += 1
