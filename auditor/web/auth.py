@@ -120,7 +120,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 _DUMMY_HASH: str | None = None
 
 
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
         _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))

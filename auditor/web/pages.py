@@ -27,7 +27,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from auditor.store.models import CheckRow, RunRow
 from auditor.store.web_models import IncidentNoteRow, UserRow, latest_notes
 from auditor.web import charts, queries
-from auditor.web.auth import User, _dummy_hash, require_admin, require_user, verify_password
+from auditor.web.auth import User, dummy_hash, require_admin, require_user, verify_password
 from auditor.web.queries import EVERYONE, Scope
 
 _env = Environment(
@@ -124,7 +124,7 @@ async def login(request: Request) -> Response:
         )
     with _session(request) as s:
         row = s.scalar(select(UserRow).where(UserRow.name == name))
-        ok = await asyncio.to_thread(verify_password, row.password_hash if row else _dummy_hash(), password)
+        ok = await asyncio.to_thread(verify_password, row.password_hash if row else dummy_hash(), password)
     if row is None or not ok:
         state.limiter.failed(name, ip)
         return again("Wrong user name or password.", 401)
@@ -285,12 +285,16 @@ async def run_page(request: Request) -> Response:
                 trace = f"/trace/index.html?trace={quote(absolute, safe='')}"
             links.append({"name": a.get("name", rel), "href": href, "trace": trace})
         checks.append({**c.__dict__, "links": links})
-    view = type("View", (), {})()
-    view.__dict__.update(detail.__dict__)
-    view.checks = checks
     live = detail.run.status not in FINISHED
     return render(
-        "run.html.j2", title=f"Run {run_id}", user=user, run_id=run_id, run=detail.run, detail=view, live=live
+        "run.html.j2",
+        title=f"Run {run_id}",
+        user=user,
+        run_id=run_id,
+        run=detail.run,
+        detail=detail,
+        checks=checks,
+        live=live,
     )
 
 
@@ -490,12 +494,9 @@ async def incident_note(request: Request) -> Response:
             html = _env.get_template("incident_row.html.j2").render(incident=found, note=note_row, user=user)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
     done = {"ack": "acknowledged", "mute": "muted", "unmute": "unmuted"}[action]
-    back = (
-        _safe_next(request.headers.get("referer") and urlsplit(request.headers["referer"]).path)
-        or "/incidents"
-    )
-    if back == "/":
-        back = "/incidents"
+    # Back to the page the form was on (the incidents list or a site's page), with a message.
+    came_from = _safe_next(urlsplit(request.headers.get("referer", "")).path)
+    back = came_from if came_from.startswith(("/incidents", "/sites/")) else "/incidents"
     return RedirectResponse(f"{back}?flash={quote(f'Incident {found.id} {done}.')}", status_code=303)
 
 
