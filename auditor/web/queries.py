@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, true, type_coerce
@@ -39,6 +40,9 @@ _HEALTHY = ("pass", "warn")
 # of 500 names doubles the overview's query time on SQLite and PostgreSQL alike).
 _MAX_IN = 100
 _ZERO = timedelta(0)
+_FINISHED = frozenset(FINISHED)
+# A strip cell's sort key: its start, then its id.
+_NEWEST = itemgetter(2, 0)
 
 SortKey = Literal["name", "broken"]
 IncidentState = Literal["pending", "open", "acknowledged", "resolved"]
@@ -303,9 +307,12 @@ def _site_rows(s: Session, metas: Sequence[SiteMeta]) -> list[SiteRow]:
     # Core rows, not ORM ones: the strip is thousands of rows, and this is the overview's hot path.
     conn = s.connection()
     strips: dict[str, list[StripRun]] = defaultdict(list)
+    parse = datetime.fromisoformat
     for run_id, site, status, started in conn.execute(_strip_runs(where, conn.dialect.name)).all():
         if site in wanted:
-            strips[site].append(StripRun(run_id, status, _aware(started)))
+            # Inlined `_aware` for SQLite's stored UTC text: this loop runs once per strip cell.
+            at = parse(started + "+00:00") if type(started) is str and len(started) <= 26 else _aware(started)
+            strips[site].append(StripRun(run_id, status, at))
     last: dict[str, dict[str, RunBrief]] = defaultdict(dict)
     failing: dict[str, list[datetime]] = defaultdict(list)
     for r in conn.execute(_last_finished(where, conn.dialect.name)):
@@ -326,13 +333,13 @@ def _site_rows(s: Session, metas: Sequence[SiteMeta]) -> list[SiteRow]:
     for m in metas:
         audits = last.get(m.name, {})
         status = _worst(r.status for r in audits.values())
-        strip = sorted(strips.get(m.name, []), key=lambda r: (r.started_at, r.id), reverse=True)[:STRIP]
+        strip = sorted(strips.get(m.name, ()), key=_NEWEST, reverse=True)[:STRIP]
         out.append(
             SiteRow(
                 meta=m,
                 status=status,
                 last_run=max(audits.values(), key=lambda r: (r.started_at, r.id), default=None),
-                running=any(r.status not in FINISHED for r in strip),
+                running=not {r.status for r in strip} <= _FINISHED,
                 open_incidents=counts.get(m.name, 0),
                 strip=strip[::-1],
                 broken_since=min(failing[m.name]) if status == "fail" and failing.get(m.name) else None,
