@@ -386,14 +386,14 @@ async def _watch_and_load(
         _add_failed(result, request, None, request.failure or "failed")
 
     def on_console(msg: ConsoleMessage) -> None:
-        if not watching or msg.type != "error":
+        if not watching or msg.type not in ("error", "warning"):
             return
         text = msg.text
-        if text.startswith(_FAILED_LOAD):
-            return
         m = _MIXED.search(text)
-        if m:
-            _add_mixed(result, m.group(2), m.group(1).strip(), "blocked" in text)
+        if m:  # an error when the browser blocked it, a warning when it loaded it anyway
+            _add_mixed(result, m.group(2), m.group(1).strip(), "has been blocked" in text)
+            return
+        if msg.type != "error" or text.startswith(_FAILED_LOAD):
             return
         if len(result.console_errors) < MAX_ITEMS:
             loc = msg.location.get("url") if msg.location else None
