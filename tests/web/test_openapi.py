@@ -129,7 +129,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
             "--exclude-checks",
             "positive_data_acceptance",
             "--max-examples",
-            "25",
+            "12",
             "--workers",
             "1",
             "--seed",
