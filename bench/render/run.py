@@ -46,6 +46,7 @@ def main() -> int:
     print(f"cores: {os.cpu_count()}, load before: {load()}")
     walls: dict[str, list[float]] = {"http": [], "render": []}
     rendered: list[float] = []
+    crawled: list[int] = []
     with nginx(work / "site", work / "nginx") as url:
         for i in range(args.repeat):
             for kind in ("http", "render"):
@@ -60,6 +61,7 @@ def main() -> int:
                 s = stats(out)
                 pages = int(s.get("pages", 0))
                 walls[kind].append(m.wall_s)
+                crawled.append(pages)
                 if kind == "render":
                     rendered.append(s.get("rendered_pages", 0))
                 print(
@@ -68,7 +70,7 @@ def main() -> int:
                     + (f", rendered {int(s.get('rendered_pages', 0))}" if kind == "render" else "")
                 )
     http, render = statistics.median(walls["http"]), statistics.median(walls["render"])
-    pages = args.pages
+    pages = min(crawled)  # the site's first N pages (the start page counts as one of them)
     print(f"\nmedian of {args.repeat}, {pages} pages, {os.cpu_count()} cores, load after: {load()}")
     print(f"  HTTP crawl:     {http:6.2f} s  {pages / http:7.1f} pages/s")
     print(f"  rendered crawl: {render:6.2f} s  {pages / render:7.1f} pages/s (rendered {int(min(rendered))})")
