@@ -1,0 +1,115 @@
+"""Time `auditor crawl` of a one-page loopback site: the fixed cost a user pays on every run.
+
+The page has no links, so the figure is interpreter start, imports, a new SQLite database, the
+crawl of one page and every report. Runs are sequential; the minimum and median are printed with
+the load average (the machine may be shared). Also prints the slowest imports of `auditor.cli`
+(minimum over the runs of `python -X importtime`).
+
+Usage: python bench/crawl/startup.py [--repeat 15] [--imports 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = REPO / ".venv" / "bin" / "python"
+AUDITOR = REPO / ".venv" / "bin" / "auditor"
+PAGE = b"<!doctype html><html><head><title>One page</title></head><body><h1>Hello</h1></body></html>"
+TARGET_S = 0.3
+
+
+class _OnePage(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        found = self.path.split("?")[0] == "/"
+        body = PAGE if found else b"not found"
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8" if found else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def time_crawls(url: str, repeat: int) -> list[float]:
+    """Wall time of `repeat` runs of `auditor crawl url`, each with a new database and report folder."""
+    walls = []
+    with tempfile.TemporaryDirectory(prefix="auditor-startup-") as tmp:
+        for i in range(repeat):
+            out = Path(tmp) / str(i)
+            argv = [
+                str(AUDITOR), "crawl", url, "--quiet", "--report-dir", str(out),
+                "--database-url", f"sqlite:///{out}.db",
+            ]  # fmt: skip
+            started = time.perf_counter()
+            proc = subprocess.run(argv, capture_output=True, cwd=tmp)
+            walls.append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                sys.exit(f"auditor crawl failed (exit {proc.returncode}):\n{proc.stderr.decode()}")
+    return walls
+
+
+def slowest_imports(statement: str, repeat: int, top: int = 25) -> list[tuple[float, str]]:
+    """(ms, module) of the `top` slowest cumulative imports, minimum over `repeat` runs."""
+    cumulative: dict[str, list[int]] = defaultdict(list)
+    for _ in range(repeat):
+        err = subprocess.run(
+            [str(PYTHON), "-X", "importtime", "-c", statement], capture_output=True, text=True, cwd=REPO
+        ).stderr
+        for line in err.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                _, _self, cum, name = line.split("|")[0], *line.split("|")
+                cumulative[name.strip()].append(int(cum))
+    return sorted(((min(v) / 1000, k) for k, v in cumulative.items()), reverse=True)[:top]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--imports", type=int, default=0, help="also list the N slowest imports of auditor.cli")
+    args = p.parse_args()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OnePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    try:
+        walls = time_crawls(url, max(1, args.repeat))
+    finally:
+        server.shutdown()
+    med, best = statistics.median(walls), min(walls)
+    verdict = "met" if med <= TARGET_S else "NOT met"
+    print(f"auditor crawl, one page: median {med:.3f} s, min {best:.3f} s over {len(walls)} runs "
+          f"(target {TARGET_S} s: {verdict}); load average {load}")  # fmt: skip
+    base = min(time_crawls_python(args.repeat))
+    print(f"bare interpreter (python -c pass): min {base:.3f} s")
+    if args.imports:
+        print(f"slowest imports of auditor.cli (min of {args.repeat} runs):")
+        for ms, name in slowest_imports("import auditor.cli", args.repeat, args.imports):
+            print(f"  {ms:7.1f} ms  {name}")
+    return 0
+
+
+def time_crawls_python(repeat: int) -> list[float]:
+    """Wall time of the bare interpreter, for comparison."""
+    walls = []
+    for _ in range(max(1, repeat)):
+        started = time.perf_counter()
+        subprocess.run([str(PYTHON), "-c", "pass"], check=True)
+        walls.append(time.perf_counter() - started)
+    return walls
+
+
+if __name__ == "__main__":
+    sys.exit(main())

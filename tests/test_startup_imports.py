@@ -1,0 +1,48 @@
+"""`auditor crawl` starts fast because heavy libraries are imported only by what uses them.
+
+Each check runs a fresh interpreter (a subprocess): this process has imported everything already.
+The time budget itself is measured by bench/crawl/startup.py, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("playwright", "jinja2", "apprise", "alembic", "aiosmtpd")
+
+
+def _imported_after(code: str, names: tuple[str, ...]) -> list[str]:
+    report = f"print(json.dumps([n for n in {list(names)!r} if n in sys.modules]))"
+    probe = f"import sys\n{code}\nimport json\n{report}"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    found: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_importing_the_cli_and_building_its_parser_imports_no_heavy_library() -> None:
+    assert _imported_after("import auditor.cli\nauditor.cli.build_parser()", HEAVY) == []
+
+
+def test_import_auditor_loads_no_library_at_all() -> None:
+    # The authoring API is loaded on first use (PEP 562): a plain `import auditor` is free.
+    heavy = (*HEAVY, "sqlalchemy", "pydantic", "aiohttp", "httpx", "auditor.scenarios", "auditor.check")
+    assert _imported_after("import auditor", heavy) == []
+
+
+def test_the_crawl_kind_loads_without_the_browser_mail_store_or_other_kinds() -> None:
+    code = "from auditor import registry\nassert registry.get('crawl') is not None"
+    others = ("auditor.checks.email", "auditor.checks.login", "auditor.checks.payment", "auditor.scenarios")
+    assert _imported_after(code, (*HEAVY, "sqlalchemy", *others)) == []
+
+
+@pytest.mark.parametrize("name", ["Check", "CheckContext", "CheckResult", "Finding", "Severity", "scenario"])
+def test_a_public_name_is_loaded_on_first_use(name: str) -> None:
+    code = f"import auditor\nobj = auditor.{name}\nassert obj.__name__ == {name!r}\n"
+    code += f"from auditor import {name}"
+    assert _imported_after(code, ()) == []
