@@ -1,7 +1,12 @@
 """Tables of the dashboard (`auditor serve`): its users, their API tokens, what they said about
 incidents (acknowledged, muted), and the server's own secrets (the key that signs session cookies).
 
-Migration 0010 creates them; `silenced_incidents` is what the alert policy asks before a reminder.
+`silenced_incidents` is what the alert policy asks before a reminder.
+
+Until migration 0010 is in (it follows 0008 and 0009, which other work adds), these tables live in
+their own metadata, `WebBase`, and `ensure_tables` creates whichever are missing when a dashboard
+command or the server opens the store; so `Base.metadata` stays exactly what the migrations build.
+Migration 0010 then creates only the tables a database does not have yet.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from auditor.store.models import Base, UTCDateTime
+from auditor.store.models import UTCDateTime
 
 
-class UserRow(Base):
+class WebBase(DeclarativeBase):
+    """Declarative base of the dashboard's tables (see the module's docstring)."""
+
+
+class UserRow(WebBase):
     """Someone who may log in to the dashboard: an admin, or a viewer (of one client, or of all)."""
 
     __tablename__ = "users"
@@ -30,7 +40,7 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ApiTokenRow(Base):
+class ApiTokenRow(WebBase):
     """A token a script sends as `Authorization: Bearer ...`; it acts as its user. Only its SHA-256
     is stored: the token itself is shown once, when it is made."""
 
@@ -44,7 +54,7 @@ class ApiTokenRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class IncidentNoteRow(Base):
+class IncidentNoteRow(WebBase):
     """Someone acknowledged or muted an incident: who, when, why, and (a mute) until when.
 
     The newest row of an incident is its state; older ones are its history."""
@@ -53,7 +63,8 @@ class IncidentNoteRow(Base):
     __table_args__ = (Index("ix_incident_notes_incident", "incident_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    incident_id: Mapped[int] = mapped_column(Integer, ForeignKey("incidents.id", ondelete="CASCADE"))
+    # The incident (incidents.id; no foreign key while the tables live apart from Base).
+    incident_id: Mapped[int] = mapped_column(Integer)
     # "ack", "mute", or "unmute" (which ends an acknowledgement or a mute).
     action: Mapped[str] = mapped_column(String(20))
     by_user: Mapped[str] = mapped_column(String(200))
@@ -63,13 +74,23 @@ class IncidentNoteRow(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebSecretRow(Base):
+class WebSecretRow(WebBase):
     """A secret the dashboard keeps for itself, made on first start (the session-signing key)."""
 
     __tablename__ = "web_secrets"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create the dashboard's tables that the database does not have yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        WebBase.metadata.create_all(engine, checkfirst=True)
+    except SQLAlchemyError:  # another process made them between the check and the CREATE
+        WebBase.metadata.create_all(engine, checkfirst=True)
 
 
 def latest_notes(s: Session, incident_ids: Collection[int]) -> dict[int, IncidentNoteRow]:
@@ -109,7 +130,9 @@ __all__ = [
     "ApiTokenRow",
     "IncidentNoteRow",
     "UserRow",
+    "WebBase",
     "WebSecretRow",
+    "ensure_tables",
     "is_silenced",
     "latest_notes",
     "silenced_incidents",

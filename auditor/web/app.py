@@ -130,9 +130,11 @@ def create_app(
 ) -> Starlette:
     """The dashboard over the store of `settings` (or `database_url`), ready for uvicorn."""
     from auditor.app import open_store
+    from auditor.store.web_models import ensure_tables
     from auditor.web.runs import Pool, set_pool
 
     store = open_store(settings, database_url)
+    ensure_tables(store.engine)
     pool = Pool(workers)
 
     @asynccontextmanager

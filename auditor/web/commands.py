@@ -32,8 +32,11 @@ def _globals() -> argparse.ArgumentParser:
 def _store(args: argparse.Namespace) -> Any:
     from auditor.app import database_url_for
     from auditor.store import Store
+    from auditor.store.web_models import ensure_tables
 
-    return Store.open(database_url_for(args.config, args.database_url))
+    store = Store.open(database_url_for(args.config, args.database_url))
+    ensure_tables(store.engine)
+    return store
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import pytest
 
 from auditor import config as config_mod
 from auditor.store import Store
+from auditor.store.web_models import ensure_tables
 from auditor.web import auth
 from tests.web.dashboard_server import clean_env
 from tests.web.test_api_support import database
@@ -27,6 +28,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         )
     with database(request.param, tmp_path) as url:
         s = Store.open(url)
+        ensure_tables(s.engine)
         try:
             yield s
         finally:

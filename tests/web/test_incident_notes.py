@@ -17,7 +17,7 @@ from auditor.app import Overrides, run_audit_now
 from auditor.demo import DemoShop
 from auditor.demo.faults import Faults
 from auditor.store import Store
-from auditor.store.web_models import IncidentNoteRow
+from auditor.store.web_models import IncidentNoteRow, ensure_tables
 from tests.alerts.receivers import Webhook
 
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
@@ -57,6 +57,7 @@ url = "{webhook.url("/ops")}"
         )
         settings = config_mod.load(tmp_path / "auditor.toml", environ={})
         store = Store.open(settings.database_url())
+        ensure_tables(store.engine)  # as `auditor serve` does
         try:
             events: list[list[str]] = []
 
