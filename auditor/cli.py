@@ -370,7 +370,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def cmd_mail_sink(args: argparse.Namespace) -> int:
     from auditor.mail.sink import serve_sink
 
-    serve_sink(_database_url(args), args.host, args.port)  # returns on Ctrl-C
+    if not 0 < args.max_message_mb <= 2048:
+        raise UsageError(f"--max-message-mb must be above 0 and at most 2048, got {args.max_message_mb:g}")
+    # returns on Ctrl-C
+    serve_sink(_database_url(args), args.host, args.port, max_message_mb=args.max_message_mb)
     return ExitCode.OK
 
 
@@ -724,6 +727,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8025, help="SMTP port to listen on (default 8025)")
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        default=25,
+        metavar="MB",
+        help="refuse (and record as refused, reported as email_refused) messages bigger than this "
+        "(default 25, as max_message_mb in [sites.NAME.mailbox])",
+    )
     p.add_argument("--database-url", metavar="URL", help=DATABASE_HELP)
     p.set_defaults(func=cmd_mail_sink)
 

@@ -42,8 +42,9 @@ from auditor.checks.inbox import (
     pick_outputs,
     remaining,
     visible_text,
+    wait_unless_refused,
 )
-from auditor.mail.mailbox import Cursor, Mailbox, refused_for, wait_for
+from auditor.mail.mailbox import Cursor, Mailbox, Refusal, refused_for
 from auditor.mail.message import Message
 from auditor.mail.render import html_to_text
 from auditor.registry import register
@@ -148,6 +149,10 @@ class Expectation:
     def matches(self, msg: Message) -> bool:
         text = visible_text(msg)
         return self.matches_subject(msg) and all(p.search(text) for p in self.body)
+
+    def refusal_matches(self, refused: Refusal) -> bool:
+        """A refused message is this one when its subject matches (or could not be read)."""
+        return not refused.subject or bool(self.subject.search(refused.subject))
 
 
 def expectations(specs: Sequence[ExpectedMessage], values: Mapping[str, str]) -> list[Expectation]:
@@ -265,11 +270,13 @@ class EmailCheck(Check[EmailOptions]):
         optional = [e for e in expected if e not in required]
 
         async def wait(e: Expectation, timeout_s: float) -> list[Message]:
-            return await wait_for(
+            # A message the sink refused never arrives: its email_refused needs no full deadline.
+            return await wait_unless_refused(
                 mailbox,
                 recipient,
                 cursor,
                 match=e.matches,
+                refusal_matches=e.refusal_matches,
                 count=e.spec.count,
                 timeout_s=timeout_s,
                 settle_s=opts.settle_s,
@@ -342,11 +349,7 @@ class EmailCheck(Check[EmailOptions]):
         arrived = await mailbox.fetch(recipient, cursor)
         near = [m for m in arrived if exp.matches_subject(m)]
         spec = exp.spec
-        refused = [
-            r
-            for r in await refused_for(mailbox, recipient, cursor)
-            if not r.subject or exp.subject.search(r.subject)
-        ]
+        refused = [r for r in await refused_for(mailbox, recipient, cursor) if exp.refusal_matches(r)]
         if refused:
             subject = f" (subject {refused[0].subject!r})" if refused[0].subject else ""
             return finding(

@@ -8,8 +8,11 @@ same problem in the next run has the same fingerprint.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +23,16 @@ from auditor.check import CheckContext
 from auditor.config import Regexes
 from auditor.crawl.linkcheck import LinkVerdict, check_urls
 from auditor.mail.content import find_merge_tags
-from auditor.mail.mailbox import Cursor, Mailbox
+from auditor.mail.mailbox import (
+    FIRST_POLL_S,
+    MAX_POLL_S,
+    Cursor,
+    Mailbox,
+    RecordsRefusals,
+    Refusal,
+    refused_for,
+    wait_for,
+)
 from auditor.mail.message import Link, Message
 from auditor.mail.render import html_to_text
 from auditor.results import Finding, Severity
@@ -111,6 +123,57 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+async def wait_unless_refused(
+    mailbox: Mailbox,
+    recipient: str,
+    since: Cursor,
+    *,
+    match: Callable[[Message], bool],
+    refusal_matches: Callable[[Refusal], bool],
+    count: int = 1,
+    timeout_s: float,
+    settle_s: float = 0.0,
+) -> list[Message]:
+    """`wait_for`, ended early when the mailbox records that it refused a message `refusal_matches`
+    for `recipient` (the sink's size limit, an unparseable message): that message will never arrive,
+    so waiting the whole deadline only delays the `email_refused` finding. Returns what arrived by then.
+    """
+    waiting = asyncio.ensure_future(
+        wait_for(mailbox, recipient, since, match=match, count=count, timeout_s=timeout_s, settle_s=settle_s)
+    )
+    if timeout_s <= 0 or not isinstance(mailbox, RecordsRefusals):
+        return await waiting
+    watching = asyncio.ensure_future(_refusal_seen(mailbox, recipient, since, refusal_matches, timeout_s))
+    try:
+        await asyncio.wait({waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting.done() or not watching.result():
+            return await waiting
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    return [m for m in await mailbox.fetch(recipient, since) if match(m)]
+
+
+async def _refusal_seen(
+    mailbox: Mailbox, recipient: str, since: Cursor, matches: Callable[[Refusal], bool], timeout_s: float
+) -> bool:
+    """Poll (as `wait_for` does) until a matching refusal is recorded (True) or `timeout_s` passed."""
+    deadline = time.monotonic() + timeout_s
+    delay = FIRST_POLL_S
+    while True:
+        if any(matches(r) for r in await refused_for(mailbox, recipient, since)):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, MAX_POLL_S)
 
 
 def remaining(since: datetime, limit_s: float, now: datetime) -> float:
