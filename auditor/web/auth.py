@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from auditor.store.web_models import ApiTokenRow, UserRow, WebSecretRow
+from auditor.store.web_models import ApiTokenRow, UserRow, WebSecretRow, ensure_tables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -138,6 +138,7 @@ def add_user(engine: Engine, name: str, password: str, role: str, client: str | 
         raise ValueError("a user name is 1 to 200 characters")
     if not password:
         raise ValueError("the password is empty")
+    ensure_tables(engine)
     with Session(engine) as s, s.begin():
         if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
             raise ValueError(f"there is already a user {name!r} (`auditor user remove {name}` first)")
