@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Engine, Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from auditor.config import Settings, SiteConfig
@@ -46,6 +49,38 @@ _NEWEST = itemgetter(2, 0)
 
 SortKey = Literal["name", "broken"]
 IncidentState = Literal["pending", "open", "acknowledged", "resolved"]
+
+
+# The indexes of migration 0011, by the same names and columns. Until that migration is in (it
+# follows 0008-0010 of issue 14 and the dashboard), the read layer makes them itself, once per
+# process and engine, IF NOT EXISTS: without them the overview of 500 sites scans every run once
+# per site (17 s on SQLite instead of 80 ms). 0011 creates them IF NOT EXISTS too.
+DASHBOARD_INDEXES = (
+    ("ix_runs_site_started_at", "runs", ("site", "started_at")),
+    ("ix_runs_site_audit_started_at", "runs", ("site", "audit", "started_at")),
+    ("ix_runs_site_audit_status_started_at", "runs", ("site", "audit", "status", "started_at")),
+    ("ix_incidents_site_status", "incidents", ("site", "status")),
+    ("ix_findings_run_id_id", "findings", ("run_id", "id")),
+)
+_INDEXED: weakref.WeakSet[Engine] = weakref.WeakSet()
+log = logging.getLogger("auditor.web")
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the dashboard's indexes that the database lacks (once per engine; a database that
+    refuses, e.g. to a read-only user, is told in the log and read without them)."""
+    if engine in _INDEXED:
+        return
+    _INDEXED.add(engine)
+    has_site = IncidentRow.__table__.c.get("site") is not None
+    try:
+        with engine.begin() as conn:
+            for name, table, columns in DASHBOARD_INDEXES:
+                if table == "incidents" and not has_site:
+                    continue
+                conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
+    except SQLAlchemyError as e:
+        log.warning("could not create the dashboard's indexes (%s); pages of many sites will be slow", e)
 
 
 def _incident_site() -> Any:
@@ -277,6 +312,7 @@ def overview(
     sort: SortKey = "name",
 ) -> list[SiteRow]:
     """Every configured site the reader may see (of `client`, with `tag`), with its status now."""
+    ensure_indexes(s.get_bind().engine)
     metas = [site_meta(name, cfg) for name, cfg in settings.sites.items() if scope.allows(name)]
     metas = [m for m in metas if (client is None or m.client == client) and (tag is None or tag in m.tags)]
     rows = _site_rows(s, metas)
@@ -287,6 +323,7 @@ def overview(
 
 def overview_row(s: Session, meta: SiteMeta) -> SiteRow:
     """One site's overview line (a badge, a metric)."""
+    ensure_indexes(s.get_bind().engine)
     return _site_rows(s, [meta])[0]
 
 
@@ -475,6 +512,7 @@ def site_detail(
     None when the reader may not see it, or it is neither configured nor recorded."""
     if not scope.allows(name):
         return None
+    ensure_indexes(s.get_bind().engine)
     cfg = settings.sites.get(name)
     if cfg is None and s.scalar(select(RunRow.id).where(RunRow.site == name).limit(1)) is None:
         return None
