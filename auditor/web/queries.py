@@ -22,7 +22,19 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    Select,
+    String,
+    and_,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -345,10 +357,20 @@ def _site_rows(s: Session, metas: Sequence[SiteMeta]) -> list[SiteRow]:
     conn = s.connection()
     strips: dict[str, list[StripRun]] = defaultdict(list)
     parse = datetime.fromisoformat
+    # This loop runs once per strip cell: `_aware` inlined for SQLite's stored UTC text, and for
+    # times in a UTC zone as PostgreSQL gives them (its session zone is UTC as a rule).
+    utc_zones: set[Any] = {UTC}
     for run_id, site, status, started in conn.execute(_strip_runs(where, conn.dialect.name)).all():
         if site in wanted:
-            # Inlined `_aware` for SQLite's stored UTC text: this loop runs once per strip cell.
-            at = parse(started + "+00:00") if type(started) is str and len(started) <= 26 else _aware(started)
+            if type(started) is str and len(started) <= 26:
+                at = parse(started + "+00:00")
+            elif started.tzinfo in utc_zones:
+                at = started
+            elif str(started.tzinfo) in ("UTC", "Etc/UTC"):
+                utc_zones.add(started.tzinfo)
+                at = started
+            else:
+                at = _aware(started)
             strips[site].append(StripRun(run_id, status, at))
     last: dict[str, dict[str, RunBrief]] = defaultdict(dict)
     failing: dict[str, list[datetime]] = defaultdict(list)
@@ -396,7 +418,10 @@ def _strip_runs(where: ColumnElement[bool], dialect: str) -> Select[*tuple[Any, 
     if dialect == "postgresql":
         names = select(RunRow.site).where(where).distinct().subquery("strip_sites")
         recent = (
-            select(RunRow.id, RunRow.site, RunRow.status, RunRow.started_at)
+            # The driver's aware time as it is, not through UTCDateTime (see the loop in _site_rows).
+            select(
+                RunRow.id, RunRow.site, RunRow.status, type_coerce(RunRow.started_at, DateTime(timezone=True))
+            )
             .where(RunRow.site == names.c.site)
             .order_by(RunRow.started_at.desc())
             .limit(STRIP)
@@ -426,6 +451,11 @@ def _strip_runs(where: ColumnElement[bool], dialect: str) -> Select[*tuple[Any, 
     return select(RunRow.id, RunRow.site, RunRow.status, started).select_from(
         cuts.join(RunRow, and_(RunRow.site == cuts.c.site, RunRow.started_at >= cuts.c.cut))
     )
+
+
+def _driver_time(column: Any) -> Any:
+    """`column` as the driver gives it (an aware time), not through UTCDateTime: see _site_rows."""
+    return type_coerce(column, DateTime(timezone=True)).label(column.key)
 
 
 def _last_finished(where: ColumnElement[bool], dialect: str = "") -> Select[*tuple[Any, ...]]:
