@@ -3,7 +3,8 @@
 The order matters for a crash-safe, exactly-once feel: the incidents (with the fact that they were
 announced) are saved before anything is sent, so a process killed while sending never sends the
 same "new" message again; every attempt is then recorded, the failed ones with their reason.
-Reading and saving the incidents is one transaction under a per-audit lock (`Store.apply_run`), so
+Incidents are kept per audit AND site (a template audit runs for many sites, see docs/agencies.md).
+Reading and saving the incidents is one transaction under a per-(audit, site) lock (`Store.apply_run`), so
 the scheduler and a manual `auditor run` finishing together take turns, and a run applied twice, or
 after a later run of its audit, changes nothing.
 
@@ -14,6 +15,7 @@ new and resolved messages still go out.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from auditor.alerts.config import AlertsConfig
@@ -45,9 +47,10 @@ def process_run(
 
     def decide(incidents: list[Incident]) -> list[Incident]:
         decisions.append(advance(incidents, run, config, now))
-        return [i for i, _ in decisions[-1].changes]
+        # A new incident belongs to the run's site (the policy knows audits and checks only).
+        return [i if i.id is not None else replace(i, site=run.site) for i, _ in decisions[-1].changes]
 
-    saved = store.apply_run(run.audit, run.id, run.started_at, decide, now=now)
+    saved = store.apply_run(run.audit, run.id, run.started_at, decide, now=now, site=run.site)
     if saved is None:
         log.info(
             "alerts: run %s of %r was already applied, or a later run was; nothing sent", run.id, run.audit

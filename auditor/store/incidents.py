@@ -1,6 +1,6 @@
 """Incidents and notifications in the store: the alert state that must survive a restart.
 
-An incident is one problem (a finding fingerprint of one check of one audit) from the first run
+An incident is one problem (a finding fingerprint of one check of one audit on one site) from the first run
 that saw it to the run that saw it fixed. Keeping it in the database, not in memory, is what lets a
 restarted scheduler remember that it already paged someone (Gatus and Healthchecks learned this).
 The decisions live in `auditor.alerts.policy`; this module only reads and writes the rows.
@@ -55,12 +55,14 @@ class Incident:
     last_reminded_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_notified_at: datetime | None = None
+    # The site the audit ran against: a template audit's sites each have their own incidents.
+    site: str = ""
     id: int | None = None
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """What identifies the problem across runs: audit, check and finding fingerprint."""
-        return (self.audit, self.check, self.fingerprint)
+    def key(self) -> tuple[str, str, str, str]:
+        """What identifies the problem across runs: audit, site, check and finding fingerprint."""
+        return (self.audit, self.site, self.check, self.fingerprint)
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,11 @@ class IncidentStore:
 
     _session: sessionmaker[Session]
 
-    def incidents_to_process(self, audit: str) -> list[Incident]:
-        """What the next run of `audit` may change: its pending and open incidents, and the resolved
-        ones whose resolved message is still owed (they were resolved during maintenance)."""
+    def incidents_to_process(self, audit: str, site: str = "") -> list[Incident]:
+        """What the next run of `audit` on `site` may change: its pending and open incidents, and the
+        resolved ones whose resolved message is still owed (they were resolved during maintenance)."""
         with self._session() as s:
-            return _unsettled(s, audit)
+            return _unsettled(s, audit, site)
 
     def save_incidents(self, incidents: Iterable[Incident]) -> list[Incident]:
         """Insert the new incidents (id None) and update the others; returns them all with their ids."""
@@ -126,21 +128,24 @@ class IncidentStore:
         decide: Callable[[list[Incident]], Sequence[Incident]],
         *,
         now: datetime,
+        site: str = "",
     ) -> list[Incident] | None:
-        """Bring `audit`'s incidents up to date with one run, as one transaction that holds the audit's
-        lock: `decide` gets `incidents_to_process(audit)` and returns the incidents to save.
+        """Bring the incidents of `audit` on `site` up to date with one run, as one transaction that
+        holds their lock: `decide` gets `incidents_to_process(audit, site)` and returns the incidents
+        to save. Each (audit, site) has its own lock and cursor: a template audit's sites never block
+        or skip each other's runs.
 
         Returns them saved, with their ids, in `decide`'s order; or None, without calling `decide`,
         when this run was applied already or a later run of the audit was (a run applied twice
         would count its failures twice; an older one would undo what a newer one decided).
         """
         with self._session.begin() as s:
-            cursor = _lock_cursor(s, audit)
+            cursor = _lock_cursor(s, audit, site)
             if cursor.run_id == run_id or (
                 cursor.run_started_at is not None and run_started_at < cursor.run_started_at
             ):
                 return None
-            saved = _save(s, list(decide(_unsettled(s, audit))))
+            saved = _save(s, list(decide(_unsettled(s, audit, site))))
             cursor.run_id, cursor.run_started_at, cursor.processed_at = run_id, run_started_at, now
             return saved
 
@@ -148,6 +153,7 @@ class IncidentStore:
         self,
         *,
         audit: str | None = None,
+        site: str | None = None,
         statuses: Sequence[IncidentStatus] = (IncidentStatus.OPEN,),
         limit: int | None = None,
     ) -> list[Incident]:
@@ -155,6 +161,8 @@ class IncidentStore:
         q = select(IncidentRow).where(IncidentRow.status.in_([str(s) for s in statuses]))
         if audit is not None:
             q = q.where(IncidentRow.audit == audit)
+        if site is not None:
+            q = q.where(IncidentRow.site == site)
         q = q.order_by(IncidentRow.first_seen_at, IncidentRow.id)
         if limit is not None:
             q = q.limit(limit)
@@ -196,14 +204,18 @@ class IncidentStore:
             return [_notification(r) for r in reversed(list(s.scalars(q)))]
 
 
-def _unsettled(s: Session, audit: str) -> list[Incident]:
+def _unsettled(s: Session, audit: str, site: str) -> list[Incident]:
     owed = and_(
         IncidentRow.status == IncidentStatus.RESOLVED,
         IncidentRow.notified_at.is_not(None),
         IncidentRow.resolved_notified_at.is_(None),
     )
     active = IncidentRow.status.in_([IncidentStatus.PENDING, IncidentStatus.OPEN])
-    q = select(IncidentRow).where(IncidentRow.audit == audit, or_(active, owed)).order_by(IncidentRow.id)
+    q = (
+        select(IncidentRow)
+        .where(IncidentRow.audit == audit, IncidentRow.site == site, or_(active, owed))
+        .order_by(IncidentRow.id)
+    )
     return [_incident(r) for r in s.scalars(q)]
 
 
@@ -224,8 +236,8 @@ def _save(s: Session, todo: list[Incident]) -> list[Incident]:
     return [replace(incident, id=row.id) for incident, row in saved]
 
 
-def _lock_cursor(s: Session, audit: str) -> AlertCursorRow:
-    """The audit's cursor row, created if missing and locked until the transaction ends.
+def _lock_cursor(s: Session, audit: str, site: str) -> AlertCursorRow:
+    """The (audit, site)'s cursor row, created if missing and locked until the transaction ends.
 
     The insert comes first on purpose: on SQLite it takes the database's write lock before anything
     is read (a second writer waits for it, then reads what the first one saved); on PostgreSQL the
@@ -234,12 +246,16 @@ def _lock_cursor(s: Session, audit: str) -> AlertCursorRow:
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        s.execute(insert(AlertCursorRow).values(audit=audit).on_conflict_do_nothing())
-    elif s.get(AlertCursorRow, audit) is None:
+        s.execute(insert(AlertCursorRow).values(audit=audit, site=site).on_conflict_do_nothing())
+    elif s.get(AlertCursorRow, (audit, site)) is None:
         try:
             with s.begin_nested():
-                s.add(AlertCursorRow(audit=audit))
+                s.add(AlertCursorRow(audit=audit, site=site))
         except IntegrityError:
             pass  # another process made it first; the lock below waits for it
-    q = select(AlertCursorRow).where(AlertCursorRow.audit == audit).with_for_update()
+    q = (
+        select(AlertCursorRow)
+        .where(AlertCursorRow.audit == audit, AlertCursorRow.site == site)
+        .with_for_update()
+    )
     return s.scalars(q.execution_options(populate_existing=True)).one()

@@ -157,8 +157,8 @@ class IncidentRow(Base):
 
     __tablename__ = "incidents"
     __table_args__ = (
-        # process_run reads the unresolved incidents of one audit after every run.
-        Index("ix_incidents_audit_status", "audit", "status"),
+        # process_run reads the unresolved incidents of one (audit, site) after every run.
+        Index("ix_incidents_audit_site_status", "audit", "site", "status"),
         Index("ix_incidents_fingerprint", "fingerprint"),
     )
 
@@ -184,6 +184,9 @@ class IncidentRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set once the resolved message went out: one resolved during maintenance is announced later.
     resolved_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The site the audit ran against (one template audit runs for many sites; migration 0008 added
+    # it last, hence here).
+    site: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class NotificationRow(Base):
@@ -209,7 +212,7 @@ class NotificationRow(Base):
 
 
 class AlertCursorRow(Base):
-    """Which run each audit's incidents were last brought up to date with.
+    """Which run each (audit, site)'s incidents were last brought up to date with.
 
     `process_run` locks this row while it reads and saves the audit's incidents, so two processes
     finishing runs of one audit at once (the scheduler and a manual `auditor run`) take turns instead
@@ -220,6 +223,7 @@ class AlertCursorRow(Base):
     __tablename__ = "alert_cursors"
 
     audit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    site: Mapped[str] = mapped_column(String(200), primary_key=True, default="", server_default="")
     run_id: Mapped[str | None] = mapped_column(String(64))
     run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

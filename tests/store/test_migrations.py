@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from auditor.store import current, downgrade, upgrade
-from auditor.store.migrate import alembic_config, script_location
+from auditor.store.migrate import HEAD, alembic_config, script_location
 from auditor.store.models import Base
 
 
@@ -23,7 +23,7 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
     assert current(db_url) is None
     upgrade(db_url)
-    assert current(db_url) == "0007"
+    assert current(db_url) == HEAD
     assert tables(db_url) == {
         "runs",
         "check_results",
@@ -39,7 +39,7 @@ def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
     assert current(db_url) is None
     assert tables(db_url) == set()
     upgrade(db_url)
-    assert current(db_url) == "0007"
+    assert current(db_url) == HEAD
 
 
 def test_a_database_of_the_first_release_upgrades_and_keeps_its_runs(db_url: str) -> None:
@@ -63,7 +63,7 @@ def test_a_database_of_the_first_release_upgrades_and_keeps_its_runs(db_url: str
         engine.dispose()
     store = Store.open(db_url)
     try:
-        assert current(db_url) == "0007"
+        assert current(db_url) == HEAD
         assert [r.id for r in store.recent_runs()] == ["old"]
         store.start_run(
             RunResult(
