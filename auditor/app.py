@@ -160,6 +160,45 @@ def select_checks(settings: Settings, audit: str, checks: tuple[str, ...] | list
     return dataclasses.replace(settings, model=model)
 
 
+def for_site(settings: Settings, audit: str, site: str | None) -> Settings:
+    """`settings` as the run of `audit` on `site` sees them (`Settings.for_target`: the site's check
+    overrides applied). `site` None: the audit's one site (a template audit: its first site).
+
+    An unknown audit, or a site that is not one of the audit's sites, is a usage error."""
+    if audit not in settings.audits:
+        return settings  # the runner says what is wrong, as before
+    names = settings.site_names(audit)
+    if site is None:
+        if not names:
+            return settings  # no site at all: the runner says so, as before
+        site = names[0]
+    elif not site:
+        return settings
+    elif site not in names:
+        raise UsageError(f"site {site!r} is not one of audit {audit!r}'s sites: {', '.join(names) or 'none'}")
+    return settings.for_target(audit, site)
+
+
+def site_targets(
+    settings: Settings, audit: str, sites: Sequence[str] = (), tags: Sequence[str] = ()
+) -> list[str]:
+    """The sites one `auditor run AUDIT [--site S] [--tag T]` runs, in config order (usage errors
+    for an unknown audit or site; NothingMatched when the tags leave none)."""
+    if audit not in settings.audits:
+        return [""]  # the run says what is wrong (exit 4), as before
+    try:
+        targets = settings.targets(audit, sites=sites, tags=tags)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not targets:
+        raise NothingMatched(
+            f"audit {audit!r} has no site with the tags {', '.join(tags)}"
+            if tags
+            else f"audit {audit!r} matches no site"
+        )
+    return [t.site for t in targets]
+
+
 def only_audit(settings: Settings) -> str:
     """The audit to run when none is named: the only one; otherwise a usage error listing them."""
     names = list(settings.audits)
@@ -182,6 +221,7 @@ async def run_audit_async(
     run_id: str | None = None,
     progress: Progress | None = None,
     store: Store | None = None,
+    site: str | None = None,
 ) -> RunResult:
     """Run `audit` end to end: record it, alert on it (`overrides.alerts`), write its reports.
 
@@ -192,6 +232,7 @@ async def run_audit_async(
     in the returned run (`exit_code_for`)."""
     from auditor.runner import RunOptions, run_audit
 
+    settings = for_site(settings, audit, site)
     settings = select_checks(settings, audit, overrides.checks)
     redact_logs(settings)
     own = store is None
@@ -227,6 +268,7 @@ def run_audit_now(
     run_id: str | None = None,
     progress: Progress | None = None,
     store: Store | None = None,
+    site: str | None = None,
 ) -> tuple[RunResult, ExitCode]:
     """`run_audit_async` for a caller without an event loop; returns the run and its exit code."""
     run = asyncio.run(
@@ -238,6 +280,7 @@ def run_audit_now(
             run_id=run_id,
             progress=progress,
             store=store,
+            site=site,
         )
     )
     return run, exit_code_for(run)
@@ -255,6 +298,7 @@ def run_in_terminal(
     alerts: bool = False,
     checks: Sequence[str] = (),
     summary_to: Any = None,
+    site: str | None = None,
 ) -> tuple[RunResult, ExitCode]:
     """A run for a door with a terminal (the CLI, the demo): the progress display on stderr (none
     when `quiet`), then the summary on stdout (or `summary_to`)."""
@@ -272,6 +316,7 @@ def run_in_terminal(
             alerts=alerts,
         ),
         progress=None if quiet else progress.for_stream(),
+        site=site,
     )
     print_summary(run, summary_to)
     return run, code
@@ -302,13 +347,23 @@ def database_url_for(config: str | Path, override: str | None = None) -> str:
     )
 
 
+def routed_alerts(settings: Settings, site: str) -> Any:
+    """The alert config a run on `site` notifies: only its client's channels, or the agency's
+    (`Settings.channels_for`); every channel when the config has no [clients]."""
+    config = settings.model.alerts
+    allowed = settings.channels_for(site)
+    if allowed is None:
+        return config
+    return config.model_copy(update={"channels": {n: c for n, c in config.channels.items() if n in allowed}})
+
+
 def alert(store: Any, run: RunResult, settings: Settings) -> None:
     """Notify the alert channels about `run`. A channel that could not send, or alerting that
     failed, is an internal error: the run ends as `error` (exit 3), stored and reported so."""
     from auditor.alerts.process import process_run
     from auditor.runner import finish_again, internal_error
 
-    config = settings.model.alerts
+    config = routed_alerts(settings, run.site)
     report_url = config.report_url.replace("{run_id}", run.id) if config.report_url else None
     try:
         sent = process_run(store, run, config, report_url=report_url)

@@ -53,17 +53,31 @@ execute = app.run_in_terminal
 def cmd_run(args: argparse.Namespace) -> int:
     settings = config_mod.load(args.config)
     audit = args.audit if args.audit is not None else app.only_audit(settings)
-    _, code = execute(
-        settings,
-        audit,
-        base_url=args.base_url,
-        report_dir=args.report_dir,
-        database_url=args.database_url,
-        quiet=args.quiet,
-        alerts=True,
-        checks=args.check,
-    )
-    return code
+    # One run per site of the audit (a template runs for each of its sites, one after another),
+    # each recorded, alerted and reported on its own; the exit code is the worst of them.
+    sites = app.site_targets(settings, audit, args.site, args.tag)
+    if args.base_url and len(sites) > 1:
+        raise UsageError(
+            f"--base-url names one deploy, but audit {audit!r} runs for {len(sites)} sites "
+            f"({', '.join(sites)}): pick one with --site"
+        )
+    worst = 0
+    for site in sites:
+        if len(sites) > 1 and not args.quiet:
+            print(f"auditor: {audit} on site {site}", file=sys.stderr)
+        _, code = execute(
+            settings,
+            audit,
+            base_url=args.base_url,
+            report_dir=args.report_dir,
+            database_url=args.database_url,
+            quiet=args.quiet,
+            alerts=True,
+            checks=args.check,
+            site=site or None,
+        )
+        worst = max(worst, int(code))
+    return worst
 
 
 def crawl_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -556,7 +570,22 @@ def build_parser() -> argparse.ArgumentParser:
             "auditor run nightly --config auditor.toml",
             "auditor run nightly --check links --check checkout",
             "auditor run nightly --base-url https://preview-42.shop.example",
+            "auditor run nightly --site shop-a --tag woocommerce",
         ],
+    )
+    p.add_argument(
+        "--site",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run the audit for this site only (repeatable; default: every site of the audit)",
+    )
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="run the audit for its sites with this tag (repeatable: any of them)",
     )
     p.add_argument(
         "audit", nargs="?", metavar="AUDIT", help="the audit's name in the config (default: the only one)"

@@ -11,15 +11,16 @@ passwords, tokens, keys, alert channel URLs), written in the file or from `${ENV
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -157,6 +158,15 @@ class SiteConfig(_Model):
     # Where the emails the shop sends to the dummy customer are read (the built-in SMTP sink or
     # IMAP); without one, the email, contact-form and newsletter checks cannot run.
     mailbox: MailboxConfig | None = None
+    # Labels that template audits select sites by (`[audits.NAME] sites = { tag = "woocommerce" }`).
+    tags: list[str] = []
+    # The agency's client the shop belongs to (a name under [clients]): its alerts go to that
+    # client's channels.
+    client: str | None = None
+    # Whether the dashboard may show this site's status badge without a login.
+    public: bool = False
+    # Check options changed for this site only, by check name: [sites.NAME.overrides.CHECK].
+    overrides: dict[str, dict[str, Any]] = {}
 
     @field_validator("base_url")
     @classmethod
@@ -275,13 +285,34 @@ class CheckConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class SiteSelector(_Model):
+    """Sites picked by their tags: `{ tag = "woocommerce" }` or `{ tag = ["a", "b"] }` (any of them)."""
+
+    # A tag, or tags of which a site needs any one.
+    tag: str | list[str]
+
+    def tags(self) -> list[str]:
+        return [self.tag] if isinstance(self.tag, str) else list(self.tag)
+
+
+class ClientConfig(_Model):
+    """An agency's client: the alert channels its sites' alerts go to."""
+
+    # Names under [alerts.channels]; empty: the client's sites use the agency's channels.
+    channels: list[str] = []
+    # Free text.
+    description: str = ""
+
+
 class AuditConfig(_Model):
-    """A named set of checks run together against one site."""
+    """A named set of checks run together against one site, or a template run for many sites."""
 
     # The checks the audit runs (the checks they need are added by themselves).
     checks: list[str] = Field(min_length=1)
     # The site it audits; may be left out when the config has one site.
     site: str | None = None
+    # A template audit's sites: "*" (every site), a list of names, or { tag = "T" }; one run each.
+    sites: Literal["*"] | list[str] | SiteSelector | None = None
     # A 5-field cron expression for `auditor schedule` (minute hour day-of-month month weekday).
     schedule: str | None = None
     # Free text shown in reports.
@@ -332,6 +363,11 @@ class SettingsModel(_Model):
     scheduler: SchedulerConfig = SchedulerConfig()
     # Where and when alerts about incidents are sent.
     alerts: AlertsConfig = AlertsConfig()
+    # The agency's clients, by name: which alert channels their sites' alerts go to.
+    clients: dict[str, ClientConfig] = {}
+    # Per-site files merged into this config: globs relative to this file (sites/*.toml); each may
+    # hold [sites.*], [checks.*] and [audits.*].
+    include: list[str] = []
 
 
 @dataclass
@@ -346,6 +382,21 @@ class CheckSpec:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Target:
+    """One run to make: `audit` on `site`, with `settings` as that run sees them (for_target)."""
+
+    audit: str
+    site: str
+    site_config: SiteConfig
+    settings: Settings
+
+    @property
+    def checks(self) -> dict[str, CheckSpec]:
+        """The effective checks (the site's overrides applied)."""
+        return self.settings.checks
+
+
 @dataclass
 class Settings:
     """The validated configuration of one auditor installation."""
@@ -354,6 +405,8 @@ class Settings:
     checks: dict[str, CheckSpec]
     source: Path | None = None
     secrets: frozenset[str] = frozenset()
+    # What `include` found odd (a glob matching no file): shown by `auditor validate`.
+    include_warnings: list[Problem] = field(default_factory=list)
 
     @property
     def sites(self) -> dict[str, SiteConfig]:
@@ -376,15 +429,90 @@ class Settings:
         return self.base_dir / self.model.report_dir
 
     def site_for(self, audit: str) -> tuple[str, SiteConfig]:
-        name = self.audits[audit].site or next(iter(self.sites))
+        a = self.audits[audit]
+        if a.site is None and a.sites is not None:
+            names = self.site_names(audit)
+            if not names:
+                raise KeyError(f"audit {audit!r} matches no site")
+            return names[0], self.sites[names[0]]
+        name = a.site or next(iter(self.sites))
         return name, self.sites[name]
+
+    def site_names(self, audit: str) -> list[str]:
+        """The sites `audit` runs for, in config order: its one `site`, or its template's `sites`."""
+        a = self.audits[audit]
+        if a.site is not None or a.sites is None:
+            return [a.site or next(iter(self.sites))] if (a.site or self.sites) else []
+        if a.sites == "*":
+            return list(self.sites)
+        if isinstance(a.sites, SiteSelector):
+            wanted = set(a.sites.tags())
+            return [n for n, site in self.sites.items() if wanted & set(site.tags)]
+        return [n for n in a.sites if n in self.sites]
+
+    def targets(self, audit: str, sites: Sequence[str] = (), tags: Sequence[str] = ()) -> list[Target]:
+        """The (audit, site) pairs to run, each with its effective checks (the site's overrides
+        applied): every site of the audit, narrowed to `sites` and to sites with any of `tags`.
+
+        Raises KeyError for an unknown audit and ValueError (with the known names) for a named site
+        that is not one of the audit's sites."""
+        names = self.site_names(audit)
+        for name in sites:
+            if name not in names:
+                raise ValueError(
+                    f"site {name!r} is not one of audit {audit!r}'s sites: {', '.join(names) or 'none'}"
+                )
+        if sites:
+            names = [n for n in names if n in set(sites)]
+        if tags:
+            names = [n for n in names if set(tags) & set(self.sites[n].tags)]
+        return [Target(audit, n, self.sites[n], self.for_target(audit, n)) for n in names]
+
+    def for_target(self, audit: str, site: str) -> Settings:
+        """These settings as one run of `audit` on `site` sees them: the audit pinned to the site
+        and the checks with the site's `overrides` applied (already validated when loading)."""
+        from auditor import registry
+
+        cfg = self.sites[site]
+        checks = dict(self.checks)
+        for check, values in cfg.overrides.items():
+            spec = checks.get(check)
+            cls = registry.get(spec.kind) if spec else None
+            if spec is None or cls is None:
+                continue
+            merged = {**spec.options.model_dump(exclude_unset=True), **values}
+            checks[check] = dataclasses.replace(spec, options=strict(cls.Options, merged))
+        pinned = self.audits[audit].model_copy(update={"site": site})
+        model = self.model.model_copy(update={"audits": {**self.audits, audit: pinned}})
+        return dataclasses.replace(self, model=model, checks=checks)
+
+    def channels_for(self, site: str) -> list[str] | None:
+        """The alert channels a run on `site` may notify: its client's `channels`; else (no client,
+        or a client without channels) the agency's, i.e. every channel no client lists. None when the
+        config has no clients at all (every channel, as before)."""
+        clients = self.model.clients
+        if not clients:
+            return None
+        cfg = self.sites.get(site)
+        client = clients.get(cfg.client) if cfg and cfg.client else None
+        if client is not None and client.channels:
+            return list(client.channels)
+        taken = {c for cl in clients.values() for c in cl.channels}
+        return [c for c in self.model.alerts.channels if c not in taken]
 
     def warnings(self) -> list[Problem]:
         """What is valid but probably not what was meant: an audit whose failures reach nobody, an
         email check on a site without a mailbox. `auditor validate` prints them and still passes."""
-        found: list[Problem] = []
+        found: list[Problem] = list(self.include_warnings)
         channels = self.model.alerts.channels
+        known_tags = {t for site in self.sites.values() for t in site.tags}
         for name, audit in self.audits.items():
+            if audit.sites is not None and not self.site_names(name):
+                found.append(Problem(f"audits.{name}.sites", "this template audit matches no site"))
+            if isinstance(audit.sites, SiteSelector):
+                for tag in audit.sites.tags():
+                    if tag not in known_tags:
+                        found.append(Problem(f"audits.{name}.sites.tag", f"no site has the tag {tag!r}"))
             if not any(not c.audits or name in c.audits for c in channels.values()):
                 found.append(
                     Problem(
@@ -394,10 +522,14 @@ class Settings:
                         "`audits`)",
                     )
                 )
-            site_name = audit.site or next(iter(self.sites), None)
-            site = self.sites.get(site_name) if site_name else None
-            if site is None or site.mailbox is not None:
-                continue
+            for site_name in self.site_names(name) if self.sites else []:
+                found.extend(self._mailbox_warnings(audit, site_name))
+        return found
+
+    def _mailbox_warnings(self, audit: AuditConfig, site_name: str) -> list[Problem]:
+        found: list[Problem] = []
+        site = self.sites.get(site_name)
+        if site is not None and site.mailbox is None:
             for check in audit.checks:
                 spec = self.checks.get(check)
                 if spec is not None and spec.kind in MAILBOX_KINDS:
@@ -443,7 +575,94 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([Problem("", f"not valid TOML: {e}")], str(p)) from None
-    return from_dict(data, source=p.resolve(), environ=environ)
+    data, origins, notes = _include(data, p.resolve())
+    try:
+        settings = from_dict(data, source=p.resolve(), environ=environ)
+    except ConfigError as e:
+        raise ConfigError([_from_file(pr, origins, p.resolve()) for pr in e.problems], str(p)) from None
+    settings.include_warnings = notes
+    return settings
+
+
+INCLUDABLE = ("sites", "checks", "audits")
+
+
+def _include(
+    data: dict[str, Any], path: Path
+) -> tuple[dict[str, Any], dict[tuple[str, str], Path], list[Problem]]:
+    """`data` with the files its `include` globs match merged in (sorted, each once): their [sites.*],
+    [checks.*] and [audits.*]. Returns the merged data, the file each included entry came from, and
+    warnings (a glob matching nothing). A name defined twice, an included file that is not valid
+    TOML, has other tables or includes again (includes do not nest) is a ConfigError."""
+    origins: dict[tuple[str, str], Path] = {}
+    raw = data.get("include")
+    if raw is None:
+        return data, origins, []
+    if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
+        raise ConfigError([Problem("include", 'a list of glob strings, e.g. ["sites/*.toml"]')], str(path))
+    merged = {k: (dict(v) if k in INCLUDABLE and isinstance(v, dict) else v) for k, v in data.items()}
+    for section in INCLUDABLE:
+        for name in merged.get(section, {}) if isinstance(merged.get(section), dict) else ():
+            origins[(section, name)] = path
+    problems: list[Problem] = []
+    notes: list[Problem] = []
+    seen: set[Path] = {path}
+    for i, pattern in enumerate(raw):
+        if Path(pattern).is_absolute():
+            problems.append(Problem(f"include.{i}", f"{pattern!r}: globs are relative to the config file"))
+            continue
+        files = sorted(f.resolve() for f in path.parent.glob(pattern) if f.is_file())
+        if not files:
+            notes.append(Problem(f"include.{i}", f"{pattern!r} matches no file (next to {path.name})"))
+        for f in files:
+            if f in seen:
+                continue
+            seen.add(f)
+            try:
+                part = tomllib.loads(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+                problems.append(Problem(f"include.{i}", f"{f}: cannot read it as TOML: {e}"))
+                continue
+            for key in part:
+                if key not in INCLUDABLE:
+                    what = (
+                        "includes do not nest"
+                        if key == "include"
+                        else "only [sites.*], [checks.*] and [audits.*]"
+                    )
+                    problems.append(Problem(f"include.{i}", f"{f}: {key!r} is not allowed here ({what})"))
+            for section in INCLUDABLE:
+                entries = part.get(section, {})
+                if not isinstance(entries, dict):
+                    continue
+                target = merged.setdefault(section, {})
+                if not isinstance(target, dict):
+                    continue
+                for name, value in entries.items():
+                    if (section, name) in origins:
+                        problems.append(
+                            Problem(
+                                f"{section}.{name}",
+                                f"defined twice: in {origins[(section, name)]} and in {f}",
+                            )
+                        )
+                        continue
+                    origins[(section, name)] = f
+                    target[name] = value
+    if problems:
+        raise ConfigError(problems, str(path))
+    merged.pop("include", None)
+    merged["include"] = raw
+    return merged, origins, notes
+
+
+def _from_file(problem: Problem, origins: dict[tuple[str, str], Path], main: Path) -> Problem:
+    """`problem` naming the included file its entry came from (the main file's go unnamed)."""
+    parts = problem.path.split(".")
+    origin = origins.get((parts[0], parts[1])) if len(parts) >= 2 else None
+    if origin is None or origin == main:
+        return problem
+    return Problem(problem.path, f"{problem.message} (in {origin})")
 
 
 def from_dict(
@@ -650,10 +869,63 @@ def _cross_check(data: dict[str, Any], model: SettingsModel, problems: list[Prob
         site = raw.get("site")
         if isinstance(site, str) and site not in sites:
             problems.append(Problem(f"audits.{name}.site", _unknown_name("site", site, sites)))
+        template = raw.get("sites")
+        if template is not None and site is not None:
+            problems.append(Problem(f"audits.{name}", "set `site` or `sites`, not both"))
+            continue
+        if template is not None:
+            for i, one in _strings(template):
+                if one not in sites:
+                    problems.append(Problem(f"audits.{name}.sites.{i}", _unknown_name("site", one, sites)))
+            continue
         if site is None and len(sites) != 1:
             what = "no site is configured" if not sites else "there are several sites"
             problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
     problems.extend(model.alerts.problems(checks=checks, audits=audits))
+    clients = _names(data, "clients")
+    channels = set(model.alerts.channels)
+    for name, raw in _section(data, "clients").items():
+        for i, channel in _strings(raw.get("channels") if isinstance(raw, dict) else None):
+            if channel not in channels:
+                problems.append(
+                    Problem(f"clients.{name}.channels.{i}", _unknown_name("alert channel", channel, channels))
+                )
+    raw_checks_all = _section(data, "checks")
+    for name, raw in _section(data, "sites").items():
+        if not isinstance(raw, dict):
+            continue
+        client = raw.get("client")
+        if isinstance(client, str) and client not in clients:
+            problems.append(Problem(f"sites.{name}.client", _unknown_name("client", client, clients)))
+        overrides = raw.get("overrides")
+        for check, values in overrides.items() if isinstance(overrides, dict) else ():
+            where = f"sites.{name}.overrides.{check}"
+            if check not in checks:
+                problems.append(Problem(where, _unknown_name("check", check, checks)))
+                continue
+            base = raw_checks_all.get(check)
+            if not isinstance(values, dict) or not isinstance(base, dict):
+                continue
+            problems.extend(_override_problems(base, values, where))
+
+
+def _override_problems(base: dict[str, Any], values: dict[str, Any], where: str) -> list[Problem]:
+    """A site's overrides of one check, validated as that check's options with them applied."""
+    from auditor import registry
+
+    cls = registry.get(base.get("kind", "")) if isinstance(base.get("kind"), str) else None
+    if cls is None:
+        return []
+    bad = sorted(k for k in values if k in _CHECK_KEYS)
+    if bad:
+        listed = ", ".join(bad)
+        return [Problem(where, f"only a check kind's options can be overridden per site, not {listed}")]
+    merged = {**{k: v for k, v in base.items() if k not in _CHECK_KEYS}, **values}
+    try:
+        strict(cls.Options, merged)
+    except ValidationError as e:
+        return _problems(e, tuple(where.split(".")))
+    return []
 
 
 def _unknown_name(what: str, name: str, known: set[str]) -> str:
