@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from auditor.browser.locate import LAUNCH_ARGS, find_chromium
-from auditor.config import SiteConfig
+from auditor.config import SettingsModel, SiteConfig
 from auditor.demo import DemoShop, parse_faults
 from tests.web.dashboard_server import ADMIN, VIEWER, Dashboard, auditor, serve
 
@@ -42,9 +42,11 @@ class Store:
 def _config(base_url: str) -> str:
     acme = '\nclient = "acme"\ntags = ["shop"]' if HAS_CLIENTS else ""
     globex = '\nclient = "globex"' if HAS_CLIENTS else ""
+    clients = "[clients.acme]\n[clients.globex]\n" if "clients" in SettingsModel.model_fields else ""
     return f"""
 database_url = "sqlite:///auditor.db"
 report_dir = "reports"
+{clients}
 
 [sites.demo]
 base_url = "{base_url}"
