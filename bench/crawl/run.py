@@ -403,6 +403,51 @@ def print_targets(
         )
 
 
+def print_summary(rows: list[Measurement], startup: Measurement | None, loads: str) -> None:
+    """The one table to quote: per size, each tool's median wall time, auditor's ratios and memory."""
+    sizes = sorted({m.pages for m in rows})
+
+    def wall(tool: str, pages: int) -> str:
+        m = find(rows, tool, pages)
+        return f"{m.wall_s:.2f}" if m else "-"
+
+    def times(other: str, pages: int) -> str:
+        r = ratio(rows, pages, other)
+        return f"{r:.1f}x" if r is not None else "-"
+
+    up = f"{startup.wall_s:.2f}" if startup and not startup.error else "-"
+    row = "| {:>6} | {:>10} | {:>12} | {:>13} | {:>13} | {:>14} | {:>14} | {:>10} |"
+    print()
+    print(
+        row.format(
+            "pages",
+            "auditor s",
+            "linkinator s",
+            "LinkChecker s",
+            "vs linkinator",
+            "vs LinkChecker",
+            "auditor peak MB",
+            "start-up s",
+        )
+    )
+    print("|" + "|".join("-" * (w + 2) for w in (6, 10, 12, 13, 13, 14, 14, 10)) + "|")
+    for pages in sizes:
+        mine = find(rows, "auditor", pages)
+        print(
+            row.format(
+                pages - 1,
+                wall("auditor", pages),
+                wall("linkinator", pages),
+                wall("LinkChecker", pages),
+                times("linkinator", pages),
+                times("LinkChecker", pages),
+                f"{mine.peak_rss_mb:.0f}" if mine else "-",
+                up,
+            )
+        )
+    print(f"load average (1, 5, 15 min): {loads}")
+
+
 def load() -> str:
     """The 1, 5 and 15 minute load averages, for the record."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -446,7 +491,8 @@ def main() -> int:
     work_root.chmod(0o755)
     rows: list[Measurement] = []
     startup: Measurement | None = None
-    print(f"load average at start: {load()}  (repeat {repeat}, median shown)", flush=True)
+    started_load = load()
+    print(f"load average at start: {started_load}  (repeat {repeat}, median shown)", flush=True)
     try:
         if args.memory_sizes:
             for pages in (int(x) for x in args.memory_sizes.split(",")):
@@ -455,7 +501,7 @@ def main() -> int:
                     runs = [run_auditor(url, pages + 1, work, args.concurrency) for _ in range(repeat)]
                     rows.append(median(runs))
             print_table(rows)
-            print(f"load average at end: {load()}")
+            print_summary(rows, None, f"{started_load} at start, {load()} at end")
             return 0
         checks: list[tuple[str, int, float]] = []
         all_sizes = list(
@@ -489,7 +535,7 @@ def main() -> int:
         print()
         print_table(rows + ([startup] if startup else []))
         print_targets(rows, checks, startup)
-        print(f"load average at end: {load()}")
+        print_summary(rows, startup, f"{started_load} at start, {load()} at end")
         return 0
     finally:
         if not args.keep:
