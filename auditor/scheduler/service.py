@@ -19,7 +19,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from auditor.app import Overrides, redact_logs, run_audit_async
+from auditor.app import Overrides, exit_code_for, redact_logs, run_audit_async
 from auditor.config import Settings
 from auditor.errors import NothingMatched
 from auditor.progress import PlainProgress
@@ -173,17 +173,28 @@ class AuditScheduler:
     async def _audit(self, audit: str, run_id: str) -> RunResult | None:
         # The application layer records, alerts (a channel that cannot send ends the run as error,
         # and the schedule goes on) and reports, as `auditor run` does.
-        overrides = Overrides(report_dir=self.report_root / run_id if self.report_root else None, alerts=True)
+        # A template audit (`sites = ...`) runs for each of its sites, one after another, each its
+        # own recorded run; the heartbeat hears about the worst of them (issue 14).
+        template = self.settings.audits[audit].sites is not None
+        sites: list[str | None] = list(self.settings.site_names(audit)) if template else [None]
         try:
-            return await run_audit_async(
-                self.settings,
-                audit,
-                trigger=TRIGGER,
-                overrides=overrides,
-                run_id=run_id,
-                progress=PlainProgress(sys.stderr),
-                store=self.store,
-            )
+            worst: RunResult | None = None
+            for i, site in enumerate(sites):
+                rid = run_id if i == 0 else new_run_id()
+                root = self.report_root / rid if self.report_root else None
+                run = await run_audit_async(
+                    self.settings,
+                    audit,
+                    trigger=TRIGGER,
+                    overrides=Overrides(report_dir=root, alerts=True),
+                    run_id=rid,
+                    progress=PlainProgress(sys.stderr),
+                    store=self.store,
+                    site=site,
+                )
+                if worst is None or exit_code_for(run) > exit_code_for(worst):
+                    worst = run
+            return worst
         except asyncio.CancelledError:
             log.warning("audit %r run %s interrupted: it did not finish before the stop limit", audit, run_id)
             await self.heartbeat.ping(Event.FAIL, f"{audit} run {run_id}: interrupted by a stop")
