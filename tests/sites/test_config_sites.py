@@ -100,7 +100,8 @@ def test_a_name_defined_twice_names_both_files(tmp_path: Path) -> None:
 def test_problems_in_included_files_keep_their_key_path_and_name_the_file(tmp_path: Path) -> None:
     bad = {
         **SITES,
-        "a": '[sites.a]\nbase_url = "ftp://x"\nclient = "nobody"\n[sites.a.overrides.links]\nmax_pages = "many"\n'
+        "a": '[sites.a]\nbase_url = "ftp://x"\nclient = "nobody"\n'
+        '[sites.a.overrides.links]\nmax_pages = "many"\n'
         "[sites.a.overrides.gone]\nx = 1\n",
     }
     with pytest.raises(ConfigError) as e:
@@ -156,7 +157,10 @@ def test_validate_warns_of_a_glob_matching_nothing_an_unknown_tag_and_an_empty_t
 def test_an_audit_with_both_site_and_sites_and_a_template_naming_an_unknown_site_are_errors(
     tmp_path: Path,
 ) -> None:
-    extra = '[audits.both]\nchecks = ["links"]\nsite = "a"\nsites = "*"\n[audits.ghost]\nchecks = ["links"]\nsites = ["zz"]'
+    extra = (
+        '[audits.both]\nchecks = ["links"]\nsite = "a"\nsites = "*"\n'
+        '[audits.ghost]\nchecks = ["links"]\nsites = ["zz"]'
+    )
     with pytest.raises(ConfigError) as e:
         config_mod.load(write(tmp_path, extra, **SITES))
     found = {p.path: p.message for p in e.value.problems}
