@@ -86,10 +86,14 @@ async def bare(base: str, n: int) -> None:
             await browser.close()
 
 
+TRACE = "on-failure"
+
+
 def through_auditor(base: str, work: Path, n: int) -> None:
+    check = {"kind": "scenario", "scenario": "guest-checkout", "paths": ["bundled"], "trace": TRACE}
     settings = config_mod.ad_hoc(
         base,
-        {"checkout": {"kind": "scenario", "scenario": "guest-checkout", "paths": ["bundled"]}},
+        {"checkout": check},
         audit="checkout",
         site={"allow_orders": True},
         database_url=f"sqlite:///{work / 'bench.db'}",
@@ -104,7 +108,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--profile", action="store_true", help="write a cProfile of one auditor run")
+    ap.add_argument(
+        "--trace",
+        default="on-failure",
+        choices=["on-failure", "always", "off"],
+        help="the scenario's `trace`",
+    )
     args = ap.parse_args()
+    global TRACE
+    TRACE = args.trace
     times: dict[str, list[float]] = {"auditor": [], "bare": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
