@@ -42,10 +42,10 @@ demo: $(STAMP) browser
 
 # The manual (docs/, MkDocs Material) into site/; `make docs-serve` previews it on 127.0.0.1:8000.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-serve: $(STAMP)
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor tests bench scenarios alembic tools
