@@ -506,6 +506,16 @@ class Settings:
         found: list[Problem] = list(self.include_warnings)
         channels = self.model.alerts.channels
         known_tags = {t for site in self.sites.values() for t in site.tags}
+        clients = set(self.model.clients)
+        for name, site in self.sites.items():
+            if site.client is not None and site.client not in clients:
+                found.append(
+                    Problem(
+                        f"sites.{name}.client",
+                        f"{_unknown_name('client', site.client, clients)}: its alerts go to the agency's "
+                        f"channels; add [clients.{site.client}] with its `channels` to route them",
+                    )
+                )
         for name, audit in self.audits.items():
             if audit.sites is not None and not self.site_names(name):
                 found.append(Problem(f"audits.{name}.sites", "this template audit matches no site"))
@@ -882,7 +892,6 @@ def _cross_check(data: dict[str, Any], model: SettingsModel, problems: list[Prob
             what = "no site is configured" if not sites else "there are several sites"
             problems.append(Problem(f"audits.{name}.site", f"name the site to audit ({what})"))
     problems.extend(model.alerts.problems(checks=checks, audits=audits))
-    clients = _names(data, "clients")
     channels = set(model.alerts.channels)
     for name, raw in _section(data, "clients").items():
         for i, channel in _strings(raw.get("channels") if isinstance(raw, dict) else None):
@@ -894,9 +903,6 @@ def _cross_check(data: dict[str, Any], model: SettingsModel, problems: list[Prob
     for name, raw in _section(data, "sites").items():
         if not isinstance(raw, dict):
             continue
-        client = raw.get("client")
-        if isinstance(client, str) and client not in clients:
-            problems.append(Problem(f"sites.{name}.client", _unknown_name("client", client, clients)))
         overrides = raw.get("overrides")
         for check, values in overrides.items() if isinstance(overrides, dict) else ():
             where = f"sites.{name}.overrides.{check}"

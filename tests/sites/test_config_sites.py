@@ -109,7 +109,6 @@ def test_problems_in_included_files_keep_their_key_path_and_name_the_file(tmp_pa
     found = {p.path: p.message for p in e.value.problems}
     origin = str(tmp_path / "sites" / "a.toml")
     assert origin in found["sites.a.base_url"]
-    assert "no client named 'nobody'" in found["sites.a.client"] and origin in found["sites.a.client"]
     assert origin in found["sites.a.overrides.links.max_pages"]
     assert "no check named 'gone'" in found["sites.a.overrides.gone"]
     assert "missing" in found["clients.other.channels.0"]
@@ -134,7 +133,8 @@ def test_validate_warns_of_a_glob_matching_nothing_an_unknown_tag_and_an_empty_t
     tmp_path: Path,
 ) -> None:
     extra = '[audits.magento]\nchecks = ["links"]\nsites = { tag = "magento" }'
-    path = write(tmp_path, extra, **SITES)
+    more = {**SITES, "d": '[sites.d]\nbase_url = "http://127.0.0.1:4"\nclient = "nobody"\n'}
+    path = write(tmp_path, extra, **more)
     text = path.read_text(encoding="utf-8").replace(
         'include = ["sites/*.toml"]', 'include = ["sites/*.toml", "more/*.toml"]'
     )
@@ -143,6 +143,10 @@ def test_validate_warns_of_a_glob_matching_nothing_an_unknown_tag_and_an_empty_t
     warned = {w.path: w.message for w in s.warnings()}
     assert "matches no file" in warned["include.1"]
     assert "no site has the tag 'magento'" in warned["audits.magento.sites.tag"]
+    # A client without a [clients] table is a label (the dashboard scopes by it): a warning, and
+    # its alerts go to the agency's channels.
+    assert "no client named 'nobody'" in warned["sites.d.client"]
+    assert s.channels_for("d") == ["agency"]
     assert "matches no site" in warned["audits.magento.sites"]
     done = subprocess.run(
         [sys.executable, "-m", "auditor", "--config", str(path), "validate"],
