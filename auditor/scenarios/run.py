@@ -206,7 +206,12 @@ class _Run:
         self._playwright_timeout(self.options.step_timeout_s)
         await apply_site_access(self.context, self.site_config)
         if self.options.trace != "off":
-            await self.context.tracing.start(screenshots=True, snapshots=True, title=self.spec.name)
+            # The screencast is what tracing costs most (bench/scenario_overhead): a trace kept only
+            # on failure has the DOM snapshots of every action (the viewer renders them) and the
+            # failure's own screenshot.png; `trace = "always"` records the screencast too.
+            await self.context.tracing.start(
+                screenshots=self.options.trace == "always", snapshots=True, title=self.spec.name
+            )
         self.watcher.attach(self.context)
         self.page = await self.context.new_page()
         self.artifacts.page = self.page
