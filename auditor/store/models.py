@@ -60,6 +60,11 @@ class RunRow(Base):
         Index("ix_runs_audit_started_at", "audit", "started_at"),
         Index("ix_runs_started_at", "started_at"),
         Index("ix_runs_status", "status"),
+        # The dashboard (migration 0010): the strip, a site's history and run lists by site; each
+        # audit's last run and failing streak by site and audit.
+        Index("ix_runs_site_started_at", "site", "started_at"),
+        Index("ix_runs_site_audit_started_at", "site", "audit", "started_at"),
+        Index("ix_runs_site_audit_status_started_at", "site", "audit", "status", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -107,6 +112,8 @@ class FindingRow(Base):
         UniqueConstraint("run_id", "check", "fingerprint", name="uq_findings_run_id_check_fingerprint"),
         # Incident history looks findings up by fingerprint across runs.
         Index("ix_findings_fingerprint", "fingerprint"),
+        # A run's findings page by page (the dashboard, migration 0010).
+        Index("ix_findings_run_id_id", "run_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -160,6 +167,8 @@ class IncidentRow(Base):
         # process_run reads the unresolved incidents of one (audit, site) after every run.
         Index("ix_incidents_audit_site_status", "audit", "site", "status"),
         Index("ix_incidents_fingerprint", "fingerprint"),
+        # Open incidents counted per site (the dashboard, migration 0010).
+        Index("ix_incidents_site_status", "site", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -247,3 +256,7 @@ class PaymentMarkRow(Base):
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     hostname: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+
+
+# The dashboard's tables (migration 0009), so that a fresh database made from the models has them.
+from auditor.store import web_models as _web_models  # noqa: E402, F401

@@ -3,10 +3,9 @@ incidents (acknowledged, muted), and the server's own secrets (the key that sign
 
 `silenced_incidents` is what the alert policy asks before a reminder.
 
-Until migration 0010 is in (it follows 0008 and 0009, which other work adds), these tables live in
-their own metadata, `WebBase`, and `ensure_tables` creates whichever are missing when a dashboard
-command or the server opens the store; so `Base.metadata` stays exactly what the migrations build.
-Migration 0010 then creates only the tables a database does not have yet.
+Migration 0009 makes them (only those a database does not have: before it was in, `auditor serve`
+made them itself). `ensure_tables` stays for a store opened without migrating; it creates nothing
+on a database at the newest revision.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from auditor.store.models import UTCDateTime
+from auditor.store.models import Base, UTCDateTime
 
 
-class WebBase(DeclarativeBase):
-    """Declarative base of the dashboard's tables (see the module's docstring)."""
+# The dashboard's tables are part of the one schema (migration 0009).
+WebBase = Base
 
 
 class UserRow(WebBase):

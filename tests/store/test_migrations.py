@@ -34,6 +34,10 @@ def test_upgrade_downgrade_to_base_and_up_again_is_clean(db_url: str) -> None:
         "notifications",
         "alert_cursors",
         "payment_marks",
+        "users",
+        "api_tokens",
+        "incident_notes",
+        "web_secrets",
     }
     downgrade(db_url, "base")
     assert current(db_url) is None

@@ -288,7 +288,7 @@ def test_the_dashboard_queries_read_through_the_indexes_of_migration_0011(kind: 
         gen.generate(url, sites=20, runs=30)
         store = Store.open(url)
         try:
-            with Session(store.engine) as s:  # the first overview makes the indexes 0011 has not yet
+            with Session(store.engine) as s:  # the first overview makes the indexes 0010 has not yet
                 queries.overview(s, gen.settings_for(20))
             names = {i["name"] for t in ("runs", "findings") for i in inspect(store.engine).get_indexes(t)}
             assert {name for name, table, _ in queries.DASHBOARD_INDEXES if table != "incidents"} <= names
