@@ -19,7 +19,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from auditor.store.models import Base, UTCDateTime
 
-
 # The dashboard's tables are part of the one schema (migration 0009).
 WebBase = Base
 
