@@ -39,8 +39,9 @@ def client(inst: Installation) -> Iterator[TestClient]:
         yield c
 
 
-def get(client: TestClient, inst: Installation, user: str, path: str, **params: Any) -> httpx.Response:
-    return client.get(path, headers=inst.headers(user), params=params)
+def get(http: TestClient, inst: Installation, user: str, path: str, **params: Any) -> httpx.Response:
+    # `http`, not `client`: `client` is also a query parameter of /api/v1/sites.
+    return http.get(path, headers=inst.headers(user), params=params)
 
 
 def test_nothing_is_answered_without_a_valid_token(client: TestClient) -> None:
