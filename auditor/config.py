@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from auditor.alerts.config import AlertsConfig
 from auditor.errors import ConfigError, Problem
 from auditor.mail.config import MailboxConfig
+from auditor.queue.config import QueueConfig
 from auditor.scheduler.config import SchedulerConfig
 
 DEFAULT_CONFIG = "auditor.toml"
@@ -368,6 +369,8 @@ class SettingsModel(_Model):
     # Per-site files merged into this config: globs relative to this file (sites/*.toml); each may
     # hold [sites.*], [checks.*] and [audits.*].
     include: list[str] = []
+    # The Celery broker the workers share (not used yet: see docs/workers.md).
+    queue: QueueConfig | None = None
 
 
 @dataclass

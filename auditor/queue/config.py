@@ -1,7 +1,6 @@
 """The `[queue]` section of `auditor.toml`: the Celery broker the workers share.
 
-Imports nothing of auditor's, so `auditor.config` can make it a section of the settings (not yet
-wired into SettingsModel: see docs/workers.md).
+Imports nothing of auditor's, so `auditor.config` makes it a section of the settings.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def expand_env(value: str) -> str:
 
 
 class QueueConfig(BaseModel):
-    """Where `auditor schedule` enqueues runs and `auditor worker` takes them from."""
+    """The broker future `auditor worker` processes will share (read, not yet used by any command)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
 

@@ -39,3 +39,13 @@ def test_app_reaches_broker(env: str) -> None:
             assert conn.connected
     except Exception as exc:  # unreachable service: skip with the reason
         pytest.skip(f"{env} unreachable: {exc}")
+
+
+def test_queue_section_in_settings() -> None:
+    from auditor.config import SettingsModel
+
+    assert SettingsModel.model_validate({}).queue is None
+    s = SettingsModel.model_validate({"queue": {"broker_url": "redis://127.0.0.1:6379/0"}})
+    assert s.queue is not None and s.queue.broker_url == "redis://127.0.0.1:6379/0"
+    with pytest.raises(ValidationError):
+        SettingsModel.model_validate({"queue": {"broker_url": "redis://x", "nope": 1}})
