@@ -346,6 +346,13 @@ class BrowserSettings(_Model):
     extra_args: list[str] = []
 
 
+class WebSettings(_Model):
+    """The dashboard (`auditor serve`)."""
+
+    # /metrics readable without a login or token (it then shows every configured site).
+    metrics_public: bool = False
+
+
 class SettingsModel(_Model):
     # SQLAlchemy URL of the results database (sqlite:///... or postgresql+psycopg://...);
     # $AUDITOR_DATABASE_URL and --database-url override it.
@@ -354,6 +361,8 @@ class SettingsModel(_Model):
     report_dir: str = "reports"
     # The Chromium that scenarios drive.
     browser: BrowserSettings = BrowserSettings()
+    # The dashboard (`auditor serve`).
+    web: WebSettings = WebSettings()
     # The shops to audit, by name.
     sites: dict[str, SiteConfig] = {}
     # The checks, by name: each has a `kind` and that kind's options.
