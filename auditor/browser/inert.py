@@ -80,7 +80,10 @@ def _clean_once(tree: LexborHTMLParser) -> str:
     root = tree.root
     if root is not None:
         for node in root.traverse(include_text=False):
-            _clean_attributes(node)
+            # Comments and processing instructions come too; only elements have attributes
+            # (selectolax raises for the others).
+            if node.is_element_node:
+                _clean_attributes(node)
     return tree.html or ""
 
 
