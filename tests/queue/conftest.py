@@ -1,0 +1,213 @@
+"""Fixtures of the queue tests: real PostgreSQL, SQLite, Redis and RabbitMQ, and a Redis of a test's own.
+
+Every fixture that needs a service skips with the reason when its environment variable
+(AUDITOR_TEST_POSTGRES_URL, AUDITOR_TEST_REDIS_URL, AUDITOR_TEST_AMQP_URL) is unset or the service does
+not answer, so the suite passes without any broker, as the issue asks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from auditor.store import Store
+from auditor.store.models import Base
+
+
+def _reachable(url: str, default_port: int) -> str | None:
+    """None when something listens at `url`'s host and port, else why not (for the skip reason)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return None
+    except OSError as exc:
+        return f"{host}:{port} does not answer ({exc})"
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database made for this test module, dropped after it."""
+    base = os.environ.get("AUDITOR_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("AUDITOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    name = f"auditor_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as exc:
+        admin.dispose()
+        pytest.skip(f"AUDITOR_TEST_POSTGRES_URL unreachable: {exc}")
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty(store: Store) -> None:
+    """Delete every row of the schema's tables, so the module's one database starts each test empty."""
+    with store.engine.begin() as c:
+        for table in reversed(Base.metadata.sorted_tables):
+            c.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty store on SQLite and on PostgreSQL (the module's database; skipped without one)."""
+    if request.param == "sqlite":
+        s = Store.open(f"sqlite:///{tmp_path / 'queue.db'}")
+        yield s
+        s.close()
+        return
+    url = request.getfixturevalue("pg_url")
+    s = Store.open(url)
+    _empty(s)
+    try:
+        yield s
+    finally:
+        _empty(s)
+        s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on SQLite only (for tests about one machine)."""
+    s = Store.open(f"sqlite:///{tmp_path / 'queue.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[Store]:
+    """A migrated, empty store on the module's PostgreSQL database (skipped without one)."""
+    s = Store.open(pg_url)
+    _empty(s)
+    try:
+        yield s
+    finally:
+        _empty(s)
+        s.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """AUDITOR_TEST_REDIS_URL (the shared Redis, db 15), skipped when unset or not answering."""
+    url = os.environ.get("AUDITOR_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("AUDITOR_TEST_REDIS_URL is not set: no Redis to test against")
+    why = _reachable(url, 6379)
+    if why:
+        pytest.skip(f"AUDITOR_TEST_REDIS_URL unreachable: {why}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """AUDITOR_TEST_AMQP_URL (the shared RabbitMQ), skipped when unset or not answering."""
+    url = os.environ.get("AUDITOR_TEST_AMQP_URL")
+    if not url:
+        pytest.skip("AUDITOR_TEST_AMQP_URL is not set: no RabbitMQ to test against")
+    why = _reachable(url, 5672)
+    if why:
+        pytest.skip(f"AUDITOR_TEST_AMQP_URL unreachable: {why}")
+    return url
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of a test's own on a free port, which the test may stop() and start() again.
+
+    It keeps nothing on disk (`--save "" --appendonly no`), so a restart is an empty broker, as a
+    crashed one without persistence would be. Never the system Redis: other engineers' tests use it.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            pytest.skip("redis-server is not installed: no private Redis to stop and restart")
+        self.exe = exe
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The broker URL of this server (db 0: it is ours alone)."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the server (again, on the same port) and wait until it answers PING."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        self.proc = subprocess.Popen(
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} exited with {self.proc.returncode}")
+            if self._pong():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"redis-server on port {self.port} did not answer PING within {timeout_s} s")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s) and wait until the port is closed."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is up."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def _pong(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A running redis-server of this test's own (see PrivateRedis), killed after the test."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
