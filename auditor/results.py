@@ -33,6 +33,8 @@ class Status(StrEnum):
 class RunStatus(StrEnum):
     """The state of a whole run."""
 
+    # Recorded by a producer, waiting in the broker queue for a worker (auditor.queue); not started.
+    QUEUED = "queued"
     RUNNING = "running"
     PASS = "pass"
     WARN = "warn"

@@ -9,7 +9,7 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Longer than the longest audit run: a Redis broker hands an unacknowledged task to another
 # worker after this long, so a long crawl must never outlive it.
@@ -43,6 +43,26 @@ class QueueConfig(BaseModel):
         description="Redis only: an unacknowledged task is redelivered after this long (> longest run)",
     )
     heartbeat_interval_s: float = Field(10.0, gt=0, description="how often a worker records that it is alive")
+    queue_name: str = Field(
+        "auditor",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the broker queue audits are published to and workers consume (letters, digits, _.:-)",
+    )
+    stop_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="on SIGTERM, how long a worker's running audit may finish before it is interrupted",
+    )
+    stale_after_s: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "a worker silent this long is lost and its runs are marked interrupted "
+            "(default: 3 x heartbeat_interval_s; must exceed heartbeat_interval_s)"
+        ),
+    )
 
     @field_validator("broker_url")
     @classmethod
@@ -53,5 +73,21 @@ class QueueConfig(BaseModel):
             raise ValueError(f"broker_url must be {allowed}, not {scheme or v!r}")
         return v
 
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> QueueConfig:
+        # A worker that beats every 10 s and is declared lost after 5 s would have its runs reaped
+        # while it runs them.
+        if self.stale_after_s is not None and self.stale_after_s <= self.heartbeat_interval_s:
+            raise ValueError(
+                f"stale_after_s ({self.stale_after_s:g}) must be longer than heartbeat_interval_s "
+                f"({self.heartbeat_interval_s:g}), or a live worker would be declared lost between "
+                "two beats; leave it out for 3 x heartbeat_interval_s"
+            )
+        return self
+
     def resolved_broker_url(self) -> str:
         return expand_env(self.broker_url)
+
+    def stale_after(self) -> float:
+        """Seconds without a heartbeat after which a worker is lost (`stale_after_s`, or 3 beats)."""
+        return self.stale_after_s if self.stale_after_s is not None else 3 * self.heartbeat_interval_s

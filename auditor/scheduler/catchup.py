@@ -55,6 +55,8 @@ def last_scheduled_start(store: Store, audit: str) -> datetime | None:
     """When the audit's newest scheduled run started; interrupted runs do not count.
 
     A run cut short by a restart did not do its job, so its fire counts as missed and is made up.
+    A queued run counts (its `started_at` is when it was queued): its fire was not missed, a
+    worker will run it; catching up on it would queue the same slot twice.
     """
     query = (
         select(RunRow.started_at)

@@ -105,7 +105,8 @@ def _history(s: Session, run: RunResult) -> History:
             RunRow.audit == run.audit,
             RunRow.id != run.id,
             RunRow.started_at <= run.started_at,
-            RunRow.status != str(RunStatus.RUNNING),
+            # A run still going, or still waiting in the queue, has no outcome yet.
+            RunRow.status.not_in([str(RunStatus.RUNNING), str(RunStatus.QUEUED)]),
         )
         .order_by(RunRow.started_at.desc(), RunRow.id.desc())
         .limit(WINDOW)

@@ -19,7 +19,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from auditor.store.models import AlertCursorRow, IncidentRow, NotificationRow
+from auditor.results import RunStatus
+from auditor.store.models import AlertCursorRow, IncidentRow, NotificationRow, RunRow
+
+# Runs whose outcome the alert policy never sees (see IncidentStore.apply_run).
+_NO_OUTCOME = frozenset({str(RunStatus.QUEUED), str(RunStatus.INTERRUPTED)})
 
 
 class IncidentStatus(StrEnum):
@@ -137,9 +141,14 @@ class IncidentStore:
 
         Returns them saved, with their ids, in `decide`'s order; or None, without calling `decide`,
         when this run was applied already or a later run of the audit was (a run applied twice
-        would count its failures twice; an older one would undo what a newer one decided).
+        would count its failures twice; an older one would undo what a newer one decided), or when
+        the stored run is `queued` or `interrupted`: a run that has not run, or was cut short (a
+        stop, a killed worker), says nothing about the site and never alerts; the next run does.
         """
         with self._session.begin() as s:
+            status = s.scalar(select(RunRow.status).where(RunRow.id == run_id))
+            if status in _NO_OUTCOME:
+                return None
             cursor = _lock_cursor(s, audit, site)
             if cursor.run_id == run_id or (
                 cursor.run_started_at is not None and run_started_at < cursor.run_started_at

@@ -81,6 +81,10 @@ class RunRow(Base):
     process_start: Mapped[str | None] = mapped_column(String(64))
     report_dir: Mapped[str | None] = mapped_column(Text)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Queued runs (migration 0011): the worker process that claimed it (`<celery nodename>/<pid>`),
+    # and when a producer put it in the queue. NULL for a run that never went through a queue.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CheckRow(Base):
@@ -258,5 +262,7 @@ class PaymentMarkRow(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
 
 
-# The dashboard's tables (migration 0009), so that a fresh database made from the models has them.
+# The dashboard's tables (migration 0009) and the queue's (0011), so that a fresh database made from
+# the models has them.
+from auditor.store import queue_models as _queue_models  # noqa: E402, F401
 from auditor.store import web_models as _web_models  # noqa: E402, F401

@@ -30,6 +30,7 @@ from auditor.store.models import (
     NotificationRow,
     RunRow,
 )
+from auditor.store.queue_models import ScheduleSlotRow, WorkerRow
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime | None
     stats: dict[str, int | float]
+    # The worker process that ran it (`<celery nodename>/<pid>`), None for a run outside a queue.
+    worker: str | None = None
+    # When a producer put it in the queue, None for a run that never went through one.
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,11 +118,18 @@ class Store(IncidentStore, MarkStore, HistoryStore):
         self.engine.dispose()
 
     def mark_interrupted(self) -> list[str]:
-        """Mark `interrupted` the runs left `running` on this host by a process that is gone."""
+        """Mark `interrupted` the runs left `running` on this host by a process that is gone.
+
+        Only runs outside a queue: a run a queue worker claimed (its `worker` is set) is reaped by
+        its worker's missing heartbeats (`auditor.queue.state.QueueState.reap`), never by pid, since
+        its process may live on another machine that shares this host name; a `queued` run has no
+        process yet and is never touched."""
         host = socket.gethostname()
         marked: list[str] = []
         with self._session.begin() as s:
-            running = select(RunRow).where(RunRow.status == RunStatus.RUNNING, RunRow.hostname == host)
+            running = select(RunRow).where(
+                RunRow.status == str(RunStatus.RUNNING), RunRow.hostname == host, RunRow.worker.is_(None)
+            )
             for row in s.scalars(running):
                 if row.pid is None or not _alive(row.pid, row.process_start):
                     row.status = str(RunStatus.INTERRUPTED)
@@ -125,25 +137,46 @@ class Store(IncidentStore, MarkStore, HistoryStore):
         return marked
 
     def start_run(self, run: RunResult) -> None:
-        """Record that `run` has started, with who runs it."""
+        """Record that `run` has started, with who runs it.
+
+        A run recorded before it started (`queued` by a producer, or claimed by this very process:
+        `QueueState.claim_run`) is that same row, updated; it keeps its worker and queue time. A run
+        id another process has claimed or run is a StoreError: two processes never share a run."""
         pid = os.getpid()
+        host = socket.gethostname()
+        values: dict[str, Any] = {
+            "audit": run.audit,
+            "site": run.site,
+            "base_url": run.base_url,
+            "trigger": run.trigger,
+            "status": str(RunStatus.RUNNING),
+            "started_at": run.started_at,
+            "pid": pid,
+            "hostname": host,
+            "process_start": process_start(pid),
+            "report_dir": str(run.report_dir) if run.report_dir else None,
+            "stats": {},
+        }
         with self._session.begin() as s:
-            s.add(
-                RunRow(
-                    id=run.id,
-                    audit=run.audit,
-                    site=run.site,
-                    base_url=run.base_url,
-                    trigger=run.trigger,
-                    status=str(RunStatus.RUNNING),
-                    started_at=run.started_at,
-                    pid=pid,
-                    hostname=socket.gethostname(),
-                    process_start=process_start(pid),
-                    report_dir=str(run.report_dir) if run.report_dir else None,
-                    stats={},
-                )
+            row = s.get(RunRow, run.id, with_for_update=True)
+            if row is None:
+                s.add(RunRow(id=run.id, **values))
+                return
+            ours = row.status == RunStatus.QUEUED or (
+                row.status == RunStatus.RUNNING and row.pid == pid and row.hostname == host
             )
+            if not ours:
+                by = (
+                    f" by {row.worker or f'{row.hostname} pid {row.pid}'}"
+                    if row.status == RunStatus.RUNNING
+                    else ""
+                )
+                raise StoreError(
+                    f"run {run.id} is already recorded ({row.status}{by}); a run id is used once: "
+                    "start the run again without --run-id, or with a new one"
+                )
+            for key, value in values.items():
+                setattr(row, key, value)
 
     def record_findings(self, run_id: str, findings: list[Finding]) -> None:
         """Write `findings` now; one already stored (same check and fingerprint) is updated.
@@ -243,12 +276,13 @@ class Store(IncidentStore, MarkStore, HistoryStore):
 
     def prune(self, before: datetime) -> Pruned:
         """Delete what is older than `before`: finished runs with their checks and findings, sent
-        notifications, received mail, and resolved incidents. Open incidents and running runs stay,
-        however old: they are the present. Returns how many of each were deleted, and the report
+        notifications, received mail, resolved incidents, past schedule slots and the rows of worker
+        processes gone since. Open incidents, running and queued runs and live workers stay, however
+        old: they are the present. Returns how many of each were deleted, and the report
         folders of the deleted runs (files are not the store's to delete)."""
         with self._session.begin() as s:
             old_runs = select(RunRow.id, RunRow.report_dir).where(
-                RunRow.started_at < before, RunRow.status != RunStatus.RUNNING
+                RunRow.started_at < before, RunRow.status.not_in([RunStatus.RUNNING, RunStatus.QUEUED])
             )
             found = [(run_id, folder) for run_id, folder in s.execute(old_runs)]
             ids = [run_id for run_id, _ in found]
@@ -266,6 +300,12 @@ class Store(IncidentStore, MarkStore, HistoryStore):
             counts["mail"] = _deleted(s, delete(MailMessageRow).where(MailMessageRow.received_at < before))
             resolved = (IncidentRow.status == IncidentStatus.RESOLVED) & (IncidentRow.resolved_at < before)
             counts["incidents"] = _deleted(s, delete(IncidentRow).where(resolved))
+            # The queue's bookkeeping: past slots, and worker processes gone since (live ones stay).
+            counts["schedule slots"] = _deleted(
+                s, delete(ScheduleSlotRow).where(ScheduleSlotRow.slot_at < before)
+            )
+            gone = WorkerRow.state.in_(["stopped", "lost"]) & (WorkerRow.last_seen_at < before)
+            counts["workers"] = _deleted(s, delete(WorkerRow).where(gone))
         return Pruned(counts, reports)
 
     def recent_runs(self, limit: int = 20, audit: str | None = None) -> list[RunSummary]:
@@ -275,7 +315,17 @@ class Store(IncidentStore, MarkStore, HistoryStore):
             q = q.where(RunRow.audit == audit)
         with self._session() as s:
             return [
-                RunSummary(r.id, r.audit, r.site, RunStatus(r.status), r.started_at, r.finished_at, r.stats)
+                RunSummary(
+                    r.id,
+                    r.audit,
+                    r.site,
+                    RunStatus(r.status),
+                    r.started_at,
+                    r.finished_at,
+                    r.stats or {},
+                    worker=r.worker,
+                    queued_at=r.queued_at,
+                )
                 for r in s.scalars(q)
             ]
 
