@@ -342,7 +342,7 @@ def test_odd_names_round_trip(store: Store, audit: str, site: str, reason: str) 
     assert (w.audit, w.site) == (audit, site)
 
 
-# -- races between processes (PostgreSQL) -----------------------------------------------------
+# -- races between processes (PostgreSQL, and SQLite for one machine) -------------------------
 
 
 def _race(kind: str, url: str, keys: list[str], me: str, barrier: Any, out: Any) -> None:
@@ -351,6 +351,10 @@ def _race(kind: str, url: str, keys: list[str], me: str, barrier: Any, out: Any)
     q = QueueState(store)
     won: list[str] = []
     try:
+        if kind == "reap":  # one reap each, at the same moment
+            barrier.wait(timeout=90)
+            won = q.reap(30)
+            keys = []
         for key in keys:
             barrier.wait(timeout=90)
             if kind == "run":
@@ -385,25 +389,42 @@ def _two_racers(kind: str, url: str, keys: list[str]) -> dict[str, list[str]]:
     return {me: won for me, won, _ in results}
 
 
-def test_two_processes_claiming_the_same_runs_each_get_exactly_one(pg_store: Store) -> None:
-    q = QueueState(pg_store)
+def test_two_processes_claiming_the_same_runs_each_get_exactly_one(store: Store) -> None:
+    q = QueueState(store)
     keys = [f"race-{i}" for i in range(RACE_ROUNDS)]
     for key in keys:
         q.record_queued(key, audit="nightly", site="shop", base_url="http://x/", trigger="schedule")
-    won = _two_racers("run", pg_store.url, keys)
+    won = _two_racers("run", store.url, keys)
     assert sorted(won["racer-1"] + won["racer-2"]) == sorted(keys)  # every run once, none twice
-    workers = {r.id: r.worker for r in pg_store.recent_runs(limit=RACE_ROUNDS)}
+    workers = {r.id: r.worker for r in store.recent_runs(limit=RACE_ROUNDS)}
     assert all(workers[k] == ("racer-1" if k in won["racer-1"] else "racer-2") for k in keys)
 
 
-def test_two_processes_claiming_the_same_slots_each_get_exactly_one(pg_store: Store) -> None:
-    q = QueueState(pg_store)
+def test_two_processes_claiming_the_same_slots_each_get_exactly_one(store: Store) -> None:
+    q = QueueState(store)
     keys = [f"shop-{i}" for i in range(RACE_ROUNDS)]
-    won = _two_racers("slot", pg_store.url, keys)
+    won = _two_racers("slot", store.url, keys)
     assert sorted(won["racer-1"] + won["racer-2"]) == sorted(keys)
     for key in keys:
         slot = q.slot("nightly", key, T0)
         assert slot is not None and slot.scheduler == ("racer-1" if key in won["racer-1"] else "racer-2")
+
+
+@pytest.mark.parametrize("worker_state", ["running", "stopped"])
+def test_two_processes_reaping_at_once_interrupt_each_run_once(store: Store, worker_state: str) -> None:
+    """A silent worker (both reapers mark it lost: they queue on its row) and one already gone (no
+    worker row changes: only the runs' own locks keep the two reapers apart)."""
+    q = QueueState(store)
+    keys = [f"orphan-{i}" for i in range(RACE_ROUNDS)]
+    q.worker_beat("killed/1", state="running")
+    for key in keys:
+        q.record_queued(key, audit="nightly", site=key, base_url="http://x/", trigger="schedule")
+        assert q.claim_run(key, worker="killed/1")
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    _set(store, WorkerRow, "killed/1", last_seen_at=old, state=worker_state)
+    won = _two_racers("reap", store.url, keys)
+    assert sorted(won["racer-1"] + won["racer-2"]) == sorted(keys)
+    assert {r.status for r in store.recent_runs(limit=RACE_ROUNDS)} == {RunStatus.INTERRUPTED}
 
 
 def test_slot_time_is_the_minute_in_utc() -> None:
