@@ -432,3 +432,56 @@ def test_slot_time_is_the_minute_in_utc() -> None:
 
     local = datetime(2026, 12, 2, 4, 0, 42, 123, tzinfo=ZoneInfo("Europe/Berlin"))
     assert slot_time(local) == T0
+
+
+# -- the consumers of RunStatus meet a queued run ---------------------------------------------
+
+
+def _finished(store: Store, run_id: str, status: RunStatus, at: datetime) -> RunResult:
+    run = _run(run_id, at=at)
+    store.start_run(run)
+    run.checks.append(CheckResult(name="links", kind="crawl", status=Status(status.value)))
+    store.finish_check(run_id, run.checks[0])
+    run.status, run.finished_at = status, at + timedelta(minutes=3)
+    store.finish_run(run)
+    return run
+
+
+def test_dashboard_history_and_catch_up_read_a_queued_run(store: Store) -> None:
+    from sqlalchemy.orm import Session
+
+    from auditor.config import from_dict
+    from auditor.scheduler.catchup import plan_catch_up
+    from auditor.scheduler.cron import cron_trigger
+    from auditor.web import queries
+
+    fired = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    _finished(store, "failed", RunStatus.FAIL, fired - timedelta(days=1))
+    q = QueueState(store)
+    q.record_queued(
+        "waiting", audit="nightly", site="shop-a", base_url="http://x/", trigger="schedule", queued_at=fired
+    )
+
+    settings = from_dict({"sites": {"shop-a": {"base_url": "http://x/"}}})
+    with Session(store.engine) as s:
+        (row,) = queries.overview(s, settings)
+        # The site is still as its last finished run left it, with a run on its way.
+        assert (row.status, row.running, row.last_run and row.last_run.id) == ("fail", True, "failed")
+        assert [c.status for c in row.strip] == ["fail", "queued"]
+        detail = queries.site_detail(s, settings, queries.EVERYONE, "shop-a")
+        assert detail is not None
+        page = queries.list_runs(s, queries.EVERYONE, status="queued")
+        assert [r.id for r in page.items] == ["waiting"]
+
+    later = _run("later", at=fired + timedelta(minutes=1))
+    history = store.history_for(later)  # a report's history: the queued run has no outcome yet
+    assert [r.id for r in history.runs] == ["failed"]
+
+    # The fire was enqueued: nothing to catch up on (a worker will run it) ...
+    every_minute_at = {"nightly": cron_trigger(f"{fired.minute} * * * *", "UTC")}
+    assert plan_catch_up(store, every_minute_at, now=fired + timedelta(minutes=2), grace_s=3600) == []
+    # ... until it is reaped as interrupted: then its fire was missed and is made up.
+    assert q.claim_run("waiting", worker="gone/1")
+    assert q.reap(30, now=datetime.now(UTC) + timedelta(minutes=5)) == ["waiting"]
+    (missed,) = plan_catch_up(store, every_minute_at, now=fired + timedelta(minutes=2), grace_s=3600)
+    assert missed.audit == "nightly"
