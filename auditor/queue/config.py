@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # worker after this long, so a long crawl must never outlive it.
 DEFAULT_VISIBILITY_TIMEOUT_S = 6 * 3600.0
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
 def expand_env(value: str) -> str:
@@ -45,9 +46,6 @@ class QueueConfig(BaseModel):
     heartbeat_interval_s: float = Field(10.0, gt=0, description="how often a worker records that it is alive")
     queue_name: str = Field(
         "auditor",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[A-Za-z0-9_.:-]+$",
         description="the broker queue audits are published to and workers consume (letters, digits, _.:-)",
     )
     stop_timeout_s: float = Field(
@@ -84,6 +82,18 @@ class QueueConfig(BaseModel):
                 "two beats; leave it out for 3 x heartbeat_interval_s"
             )
         return self
+
+    @field_validator("queue_name")
+    @classmethod
+    def _plain_queue_name(cls, v: str) -> str:
+        # Redis keys and RabbitMQ queue names both take these; anything else is a typo more likely
+        # than a wish, and a worker and a producer that disagree on it never meet.
+        if not _QUEUE_NAME.fullmatch(v):
+            raise ValueError(
+                f"queue_name {v!r} may hold only letters, digits and _ . : - (1 to 200 of them); "
+                'leave it out for "auditor"'
+            )
+        return v
 
     def resolved_broker_url(self) -> str:
         return expand_env(self.broker_url)
