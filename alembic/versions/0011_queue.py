@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(255), primary_key=True),
         sa.Column("hostname", sa.String(255), nullable=False),
         sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("process_start", sa.String(64), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("state", sa.String(20), nullable=False),

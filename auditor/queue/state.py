@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, Table, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from auditor.containment import safe_text
 from auditor.errors import StoreError
@@ -279,14 +279,19 @@ class QueueState:
     ) -> None:
         """Record that worker process `name` (this process) is alive and what it does now.
 
-        The first beat creates its row (with when it started); later ones update it. A worker
+        Call it from the very process that claims runs as `name` (a daemon thread of it): the row
+        records this process's pid and start marker, and a run whose claimer is not the process
+        beating under its worker's name is reaped (the name's process died and another took it).
+        The first beat creates the row (with when it started); later ones update it. A worker
         marked `lost` that beats again is alive again (its reaped run stays interrupted)."""
         if state not in WORKER_STATES:
             raise ValueError(f"unknown worker state {state!r}; one of {', '.join(sorted(WORKER_STATES))}")
         now = _now()
+        pid = os.getpid()
         changing = {
             "hostname": socket.gethostname(),
-            "pid": os.getpid(),
+            "pid": pid,
+            "process_start": process_start(pid),
             "last_seen_at": now,
             "state": state,
             "run_id": run_id,
@@ -326,7 +331,8 @@ class QueueState:
 
     def reap(self, stale_after_s: float, now: datetime | None = None) -> list[str]:
         """Mark `lost` every worker silent for `stale_after_s`, and `interrupted` every run still
-        `running` on a worker that is gone (lost or stopped). Returns those runs' ids.
+        `running` on a worker that is gone (lost or stopped), or whose name another process now
+        beats under (a restarted container's worker reusing the pids). Returns those runs' ids.
 
         A run whose worker has no row at all (it claimed the run and died before its first beat) is
         reaped once it started `stale_after_s` ago. A queued run, a run without a worker (the
@@ -339,14 +345,25 @@ class QueueState:
             .where(WorkerRow.last_seen_at < cutoff, WorkerRow.state.not_in(_GONE))
             .values(state="lost")
         )
-        gone = select(WorkerRow.name).where(WorkerRow.state.in_(_GONE))
-        known = select(WorkerRow.name)
+        w = aliased(WorkerRow)
+        # The process beating under the run's worker name is another one than the claimer.
+        taken_over = (
+            w.process_start.is_not(None)
+            & RunRow.process_start.is_not(None)
+            & or_(
+                w.hostname.is_distinct_from(RunRow.hostname),
+                w.pid.is_distinct_from(RunRow.pid),
+                w.process_start != RunRow.process_start,
+            )
+        )
+        gone = exists().where(w.name == RunRow.worker, or_(w.state.in_(_GONE), taken_over))
+        known = exists().where(w.name == RunRow.worker)
         orphaned = (
             select(RunRow.id)
             .where(
                 RunRow.status == str(RunStatus.RUNNING),
                 RunRow.worker.is_not(None),
-                or_(RunRow.worker.in_(gone), (RunRow.worker.not_in(known)) & (RunRow.started_at < cutoff)),
+                or_(gone, ~known & (RunRow.started_at < cutoff)),
             )
             .order_by(RunRow.started_at, RunRow.id)
         )

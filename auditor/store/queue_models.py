@@ -49,6 +49,9 @@ class WorkerRow(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
+    # When that pid's process started (/proc, as runs.process_start): a process that took over a
+    # dead one's name (a restarted container reuses its pids) is not the one that claimed its runs.
+    process_start: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # 'main' | 'idle' | 'running' | 'stopping' | 'stopped' | 'lost'

@@ -240,6 +240,19 @@ def test_reap_interrupts_only_the_runs_of_workers_that_are_gone(store: Store) ->
     assert killed is not None and killed.finished_at is not None
 
 
+def test_a_run_whose_worker_name_another_process_took_is_reaped(store: Store) -> None:
+    """A restarted container's worker gets the same nodename and the same small pids: its beats
+    under the old name do not keep the dead process's run alive."""
+    q = QueueState(store)
+    q.worker_beat("auditor@box/7", state="running", run_id="old")
+    q.record_queued("old", audit="a", site="s", base_url="http://x/", trigger="schedule")
+    assert q.claim_run("old", worker="auditor@box/7")
+    assert q.reap(30) == []  # the claimer itself beats: live
+    _set(store, WorkerRow, "auditor@box/7", process_start="1", last_seen_at=datetime.now(UTC))
+    assert q.reap(30) == ["old"]  # same name and pid, another process
+    assert store.recent_runs()[0].status == RunStatus.INTERRUPTED
+
+
 def test_a_lost_worker_that_beats_again_is_live_and_its_reaped_run_stays_interrupted(store: Store) -> None:
     q = QueueState(store)
     q.record_queued("r", audit="a", site="s", base_url="http://x/", trigger="schedule")
