@@ -7,7 +7,8 @@
     └── InfrastructureError       we could not check at all (exit 3)
         ├── SiteUnreachable       the site's start URL could not be reached
         ├── BrowserNotFound       no Chromium could be found; says what to install
-        └── StoreError            the database could not be opened or migrated
+        ├── StoreError            the database could not be opened or migrated
+        └── BrokerUnavailable     the queue's broker did not take a run (nothing was queued)
 
 A broken *site* is never an exception: it is a result with findings. An exception escaping a
 check is our bug or an infrastructure problem, and the runner records it as status `error`.
@@ -66,3 +67,7 @@ class BrowserNotFound(InfrastructureError):
 
 class StoreError(InfrastructureError):
     """The database could not be opened, migrated or written."""
+
+
+class BrokerUnavailable(InfrastructureError):
+    """The `[queue]` broker could not be reached or refused the task; the run was not queued."""
