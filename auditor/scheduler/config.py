@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_GRACE_S = 6 * 3600.0
 DEFAULT_STOP_TIMEOUT_S = 300.0
+DEFAULT_ENQUEUE_RETRY_S = 900.0
 
 
 class SchedulerConfig(BaseModel):
@@ -25,6 +26,12 @@ class SchedulerConfig(BaseModel):
     )
     stop_timeout_s: float = Field(
         DEFAULT_STOP_TIMEOUT_S, ge=0, description="on SIGTERM, how long running audits may take to finish"
+    )
+    enqueue_retry_s: float = Field(
+        DEFAULT_ENQUEUE_RETRY_S,
+        gt=0,
+        description="with a [queue]: how long a slot's run is retried while the broker is down before "
+        "the slot is recorded as missed",
     )
     heartbeat_url: str | None = Field(
         None,

@@ -4,17 +4,27 @@ One APScheduler job per audit with a `schedule`, all in one asyncio loop. A job 
 audit itself: it hands it to `AuditScheduler.fire`, which keeps the running audits, so that a fire
 while the same audit still runs is skipped and logged in our words (never queued), and so that a
 stop can wait for the running audits and cancel the ones that overrun.
+
+With a `[queue]`, a fire runs nothing here: for each of the audit's sites it claims the slot
+(audit, site, fire time) in the shared store, so that of several schedulers exactly one queues
+it, and enqueues the run for the workers. While the broker is down it keeps trying until
+`[scheduler] enqueue_retry_s` has passed, then records the slot as missed and pings the heartbeat
+`fail`, so the gap is seen. It also reaps the runs of workers that stopped beating.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -27,7 +37,7 @@ from auditor.results import RunResult, RunStatus
 from auditor.runner import new_run_id
 from auditor.scheduler.catchup import TRIGGER, plan_catch_up
 from auditor.scheduler.config import SchedulerConfig
-from auditor.scheduler.cron import cron_trigger
+from auditor.scheduler.cron import cron_trigger, latest_fire
 from auditor.scheduler.heartbeat import Event, Heartbeat
 from auditor.store import Store
 
@@ -35,6 +45,8 @@ log = logging.getLogger("auditor.scheduler")
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SUCCESS = (RunStatus.PASS, RunStatus.WARN)  # what `auditor run` exits 0 for
+# Waits between tries to queue a slot's run while the broker is down (then the last one, repeated).
+ENQUEUE_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 def utcnow() -> datetime:
@@ -73,7 +85,11 @@ class AuditScheduler:
         self.triggers = scheduled_audits(settings, config.timezone)
         self.running: dict[str, asyncio.Task[RunResult | None]] = {}
         self._stopping = False
+        self._stopped = asyncio.Event()
         self.jobs = AsyncIOScheduler(timezone=config.tz)
+        self.queue = settings.model.queue
+        # Who claims slots: seen in `auditor runs` and in the other schedulers' "taken by" lines.
+        self.ident = f"scheduler@{socket.gethostname()}/{os.getpid()}"
 
     def start(self) -> None:
         """Add one job per scheduled audit and start firing them; logs each audit's next run."""
@@ -120,19 +136,39 @@ class AuditScheduler:
                 f"catch-up: the run due {m.fire_time:%Y-%m-%d %H:%M %Z} was missed; "
                 f"the last one started {last:%Y-%m-%d %H:%M %Z}"
             )
-            task = self.fire(m.audit, reason)
+            task = self.fire(m.audit, reason, slot_at=m.fire_time)
             if task:
                 tasks.append(task)
         return tasks
 
     async def _on_fire(self, audit: str) -> None:
-        self.fire(audit, "on schedule")
+        self.fire(audit, "on schedule", slot_at=self.slot_of(audit, utcnow()))
 
-    def fire(self, audit: str, reason: str) -> asyncio.Task[RunResult | None] | None:
-        """Start a run of `audit` now, unless it is still running (then the fire is skipped)."""
+    def slot_of(self, audit: str, now: datetime) -> datetime:
+        """The fire time a fire at `now` is for: the cron's latest fire (a fire may come late)."""
+        grace = max(60.0, self.config.catch_up_grace_s)
+        fired = latest_fire(self.triggers[audit], since=now - timedelta(seconds=grace), until=now)
+        return (fired or now).astimezone(UTC).replace(second=0, microsecond=0)
+
+    def fire(
+        self, audit: str, reason: str, *, slot_at: datetime | None = None
+    ) -> asyncio.Task[RunResult | None] | None:
+        """Start a run of `audit` now, unless it is still running (then the fire is skipped).
+
+        With a queue, enqueue the slot `slot_at` (default: now) instead; each slot is its own
+        task, so a slot whose broker is down never makes the next one be skipped."""
         if self._stopping:
             log.info("audit %r not started (%s): the scheduler is stopping", audit, reason)
             return None
+        if self.queue is not None:
+            slot = (slot_at or utcnow()).astimezone(UTC).replace(second=0, microsecond=0)
+            key = f"{audit}@{slot.isoformat()}"
+            if key in self.running:
+                return None
+            slot_task = asyncio.create_task(self._enqueue_slot(audit, slot, reason), name=f"slot:{key}")
+            self.running[key] = slot_task
+            slot_task.add_done_callback(lambda _t: self.running.pop(key, None))
+            return slot_task
         current = self.running.get(audit)
         if current is not None and not current.done():
             log.warning(
@@ -204,12 +240,122 @@ class AuditScheduler:
             await self.heartbeat.ping(Event.FAIL, f"{audit} run {run_id}: error: {e}")
             return None
 
+    # -- with a queue ---------------------------------------------------------------------------
+
+    async def _enqueue_slot(self, audit: str, slot_at: datetime, reason: str) -> RunResult | None:
+        """Claim and queue the slot of `audit` at `slot_at` for each of its sites (no run here: None)."""
+        from auditor.queue import metrics
+        from auditor.queue.state import QueueState
+
+        state = QueueState(self.store)
+        when = f"{slot_at.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
+        queued: list[str] = []
+        missed: list[str] = []
+        try:
+            for site in self.settings.site_names(audit):
+                if not await asyncio.to_thread(state.claim_slot, audit, site, slot_at, scheduler=self.ident):
+                    other = await asyncio.to_thread(state.slot, audit, site, slot_at)
+                    log.info(
+                        "audit %r on site %r, slot %s (%s): already taken by %s; not queued again",
+                        audit,
+                        site,
+                        when,
+                        reason,
+                        other.scheduler if other else "another scheduler",
+                    )
+                    continue
+                run_id, why = await self._enqueue_with_retry(audit, site, when)
+                if run_id is not None:
+                    await asyncio.to_thread(state.slot_enqueued, audit, site, slot_at, run_id)
+                    metrics.slot_enqueued(audit)
+                    queued.append(f"{site} as run {run_id}")
+                else:
+                    await asyncio.to_thread(state.slot_missed, audit, site, slot_at, why)
+                    metrics.slot_missed(audit)
+                    log.error("audit %r on site %r, slot %s MISSED: %s", audit, site, when, why)
+                    missed.append(f"{site}: {why}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.exception("audit %r, slot %s could not be queued: %s", audit, when, e)
+            missed.append(f"error: {e}")
+        if missed:
+            await self.heartbeat.ping(
+                Event.FAIL, f"{audit} slot {when}: missed for {len(missed)} site(s): " + "; ".join(missed)
+            )
+        elif queued:
+            log.info("audit %r, slot %s (%s): queued %s", audit, when, reason, ", ".join(queued))
+            await self.heartbeat.ping(Event.SUCCESS, f"{audit} slot {when}: queued " + ", ".join(queued))
+        return None
+
+    async def _enqueue_with_retry(self, audit: str, site: str, when: str) -> tuple[str | None, str]:
+        """(run id, "") once the broker took the run; (None, why) when it did not before the limit."""
+        from auditor.errors import BrokerUnavailable
+        from auditor.queue.enqueue import enqueue
+
+        deadline = asyncio.get_running_loop().time() + self.config.enqueue_retry_s
+        tries = 0
+        while True:
+            try:
+                run_id = await asyncio.to_thread(
+                    enqueue, self.settings, self.store, audit=audit, site=site, trigger=TRIGGER
+                )
+                if tries:
+                    log.info(
+                        "audit %r on site %r, slot %s: queued after %d failed try(s)",
+                        audit,
+                        site,
+                        when,
+                        tries,
+                    )
+                return run_id, ""
+            except BrokerUnavailable as e:
+                why = str(e)
+            wait = ENQUEUE_BACKOFF_S[min(tries, len(ENQUEUE_BACKOFF_S) - 1)]
+            tries += 1
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                limit = self.config.enqueue_retry_s
+                return None, f"the broker did not take the run within {limit:g} s ({tries} tries): {why}"
+            log.warning(
+                "audit %r on site %r, slot %s: the broker is not taking runs (try %d); trying again in %g s "
+                "for up to %d s more: %s",
+                audit,
+                site,
+                when,
+                tries,
+                min(wait, left),
+                int(left),
+                why,
+            )
+            try:
+                await asyncio.wait_for(self._stopped.wait(), timeout=min(wait, left))
+            except TimeoutError:
+                continue
+            return None, "the scheduler stopped before the broker took the run"
+
+    async def reap_forever(self) -> None:
+        """Every heartbeat interval, mark interrupted the runs of workers that stopped beating."""
+        from auditor.queue.state import QueueState
+
+        assert self.queue is not None
+        state = QueueState(self.store)
+        while not self._stopping:
+            try:
+                for run_id in await asyncio.to_thread(state.reap, self.queue.stale_after()):
+                    log.warning("run %s: its worker stopped beating; marked interrupted", run_id)
+            except Exception as e:
+                log.warning("reaping the runs of lost workers failed (tried again shortly): %s", e)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=self.queue.heartbeat_interval_s)
+
     async def stop(self, timeout_s: float) -> None:
         """Stop firing; let running audits finish within `timeout_s`, then cancel them.
 
         A cancelled run is recorded `interrupted` by the runner, and made up at the next start.
         """
         self._stopping = True
+        self._stopped.set()
         if self.jobs.running:
             self.jobs.shutdown(wait=False)
         tasks = [t for t in self.running.values() if not t.done()]
@@ -233,6 +379,7 @@ async def run_scheduler(
     report_dir: str | Path | None = None,
     stop_event: asyncio.Event | None = None,
     now: Callable[[], datetime] = utcnow,
+    health_port: int | None = None,
 ) -> int:
     """Run the scheduled audits until `stop_event` is set; returns the exit code (0 after a stop).
 
@@ -254,12 +401,18 @@ async def run_scheduler(
                 heartbeat,
                 report_root=Path(report_dir) if report_dir else None,
             )
+            health = _health_server(health_port, lambda: not scheduler._stopping)
             scheduler.start()
+            reaper = asyncio.create_task(scheduler.reap_forever()) if scheduler.queue else None
             try:
                 await scheduler.catch_up(now())
                 await stop_event.wait()
             finally:
                 await scheduler.stop(scheduler_config.stop_timeout_s)
+                if reaper is not None:
+                    await asyncio.gather(reaper, return_exceptions=True)
+                if health is not None:
+                    health.stop()
     finally:
         store.close()
     return 0
@@ -271,6 +424,7 @@ def serve(
     scheduler_config: SchedulerConfig,
     database_url: str | None = None,
     report_dir: str | Path | None = None,
+    health_port: int | None = None,
 ) -> int:
     """`auditor schedule`: run until SIGTERM or SIGINT, then stop cleanly; returns the exit code."""
     if not log.isEnabledFor(logging.INFO):
@@ -288,9 +442,22 @@ def serve(
             database_url=database_url,
             report_dir=report_dir,
             stop_event=stop_event,
+            health_port=health_port,
         )
 
     return asyncio.run(main())
+
+
+def _health_server(port: int | None, alive: Callable[[], bool]) -> Any:
+    """The `--health-port` server (200 while the scheduler runs, 503 once it stops), or None."""
+    if port is None:
+        return None
+    from auditor.ops.health import HealthServer
+
+    server = HealthServer(port, alive=alive)
+    server.start()
+    log.info("health on http://127.0.0.1:%d/healthz, metrics on /metrics", server.port)
+    return server
 
 
 def _stop_on_signal(loop: asyncio.AbstractEventLoop, sig: signal.Signals, stop_event: asyncio.Event) -> None:

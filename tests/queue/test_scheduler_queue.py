@@ -1,0 +1,264 @@
+"""`auditor schedule` with a [queue]: slots claimed once across schedulers, queued on a real broker,
+retried while the broker is down, recorded as missed (and the heartbeat told) when it stays down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auditor.config import Settings, from_dict
+from auditor.queue.state import QueueState
+from auditor.results import RunStatus
+from auditor.scheduler.config import SchedulerConfig
+from auditor.scheduler.heartbeat import Heartbeat
+from auditor.scheduler.service import AuditScheduler
+from auditor.store import Store
+from auditor.store.models import RunRow
+from auditor.store.queue_models import ScheduleSlotRow
+from tests.queue.conftest import PrivateRedis
+from tests.queue.test_enqueue import drain
+from tests.scheduler.helpers import Receiver, record_run
+
+SLOT = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+SITES = ["shop-a", "shop-b"]
+
+
+def queued_settings(
+    broker_url: str, queue_name: str, database_url: str = "sqlite:///unused.db"
+) -> dict[str, Any]:
+    return {
+        "database_url": database_url,
+        "sites": {name: {"base_url": f"http://127.0.0.1:9/{name}/", "tags": ["woo"]} for name in SITES},
+        "checks": {"links": {"kind": "crawl"}},
+        "audits": {"nightly": {"checks": ["links"], "sites": {"tag": "woo"}, "schedule": "* * * * *"}},
+        "queue": {"broker_url": broker_url, "queue_name": queue_name, "heartbeat_interval_s": 1},
+    }
+
+
+def settings_for(broker_url: str, queue_name: str = "auditor") -> Settings:
+    return from_dict(queued_settings(broker_url, queue_name), environ={})
+
+
+def scheduler(settings: Settings, store: Store, heartbeat: Heartbeat, **config: Any) -> AuditScheduler:
+    return AuditScheduler(
+        settings, SchedulerConfig.model_validate({"stop_timeout_s": 5, **config}), store, heartbeat
+    )
+
+
+@pytest.fixture
+def receiver() -> Any:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def slots(store: Store) -> list[ScheduleSlotRow]:
+    with Session(store.engine) as s:
+        return list(
+            s.scalars(select(ScheduleSlotRow).order_by(ScheduleSlotRow.slot_at, ScheduleSlotRow.site))
+        )
+
+
+async def test_two_schedulers_queue_each_slot_once(redis_url: str, store: Store, receiver: Receiver) -> None:
+    name = f"auditor-test-{secrets.token_hex(4)}"
+    settings = settings_for(redis_url, name)
+    async with Heartbeat(receiver.url) as hb:
+        one, two = scheduler(settings, store, hb), scheduler(settings, store, hb)
+        two.ident = "scheduler@elsewhere/2"
+        tasks = [
+            t
+            for t in (one.fire("nightly", "test", slot_at=SLOT), two.fire("nightly", "test", slot_at=SLOT))
+            if t
+        ]
+        await asyncio.gather(*tasks)
+    rows = slots(store)
+    assert [(r.site, r.state) for r in rows] == [("shop-a", "enqueued"), ("shop-b", "enqueued")]
+    assert len({r.scheduler for r in rows}) >= 1
+    queued = {r.id: r.site for r in QueueState(store).queued_runs()}
+    assert sorted(queued.values()) == SITES
+    assert {r.run_id for r in rows} == set(queued)
+    tasks_on_broker = drain(redis_url, name)
+    assert sorted(kw["run_id"] for _, kw in tasks_on_broker) == sorted(queued)
+    assert all(kw["trigger"] == "schedule" for _, kw in tasks_on_broker)
+    # The winner told the heartbeat; a scheduler that queued nothing sends nothing.
+    assert receiver.paths == ["/"] or sorted(receiver.paths) == ["/", "/"]
+
+
+async def test_a_broker_down_at_a_slot_is_retried_then_missed_and_the_heartbeat_told(
+    private_redis: PrivateRedis, sqlite_store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(private_redis.url)
+    private_redis.stop()
+    async with Heartbeat(receiver.url) as hb:
+        s = scheduler(settings, sqlite_store, hb, enqueue_retry_s=2.5)
+        task = s.fire("nightly", "on schedule", slot_at=SLOT)
+        assert task is not None
+        await asyncio.wait_for(task, 60)
+        rows = slots(sqlite_store)
+        assert [(r.site, r.state) for r in rows] == [("shop-a", "missed"), ("shop-b", "missed")]
+        assert all("did not take the run within 2.5 s" in (r.detail or "") for r in rows)
+        assert QueueState(sqlite_store).missed_slots()[0].slot_at == SLOT
+        assert QueueState(sqlite_store).queued_runs() == []
+        assert receiver.paths == ["/fail"]
+        assert "missed for 2 site(s)" in receiver.bodies[0]
+        assert "trying again in" in caplog.text
+
+        # The broker is back for the next slot: it is queued as usual.
+        private_redis.start()
+        nxt = s.fire("nightly", "on schedule", slot_at=SLOT + timedelta(minutes=1))
+        assert nxt is not None
+        await asyncio.wait_for(nxt, 60)
+    assert [r.state for r in slots(sqlite_store)] == ["missed", "missed", "enqueued", "enqueued"]
+    assert receiver.paths == ["/fail", "/"]
+    assert len(drain(private_redis.url, "auditor")) == 2
+
+
+async def test_a_broker_restarted_while_a_slot_waits_gets_the_slot(
+    private_redis: PrivateRedis, sqlite_store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "auditor.scheduler")
+    settings = settings_for(private_redis.url)
+    private_redis.stop()
+    async with Heartbeat(receiver.url) as hb:
+        s = scheduler(settings, sqlite_store, hb, enqueue_retry_s=120)
+        task = s.fire("nightly", "on schedule", slot_at=SLOT)
+        assert task is not None
+        deadline = time.monotonic() + 60
+        while "trying again in" not in caplog.text:
+            assert time.monotonic() < deadline, "the scheduler never retried"
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(private_redis.start)
+        await asyncio.wait_for(task, 90)
+    assert [r.state for r in slots(sqlite_store)] == ["enqueued", "enqueued"]
+    assert "queued after" in caplog.text
+    assert receiver.paths == ["/"]
+    assert len(drain(private_redis.url, "auditor")) == 2
+
+
+async def test_a_stop_while_the_broker_is_down_records_the_slot_missed(
+    private_redis: PrivateRedis, sqlite_store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(private_redis.url)
+    private_redis.stop()
+    async with Heartbeat(receiver.url) as hb:
+        s = scheduler(settings, sqlite_store, hb, enqueue_retry_s=600)
+        task = s.fire("nightly", "on schedule", slot_at=SLOT)
+        assert task is not None
+        deadline = time.monotonic() + 60
+        while "trying again in" not in caplog.text:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        await asyncio.wait_for(s.stop(5), 60)
+        await asyncio.wait_for(task, 60)
+    rows = slots(sqlite_store)
+    assert rows[0].state == "missed" and "scheduler stopped" in (rows[0].detail or "")
+    assert receiver.paths == ["/fail"]
+
+
+async def test_the_scheduler_reaps_the_runs_of_a_silent_worker(redis_url: str, store: Store) -> None:
+    settings = settings_for(redis_url)
+    state = QueueState(store)
+    state.record_queued(
+        "r-silent", audit="nightly", site="shop-a", base_url="http://127.0.0.1:9/", trigger="schedule"
+    )
+    state.worker_beat("auditor@gone/1", state="running", run_id="r-silent")
+    assert state.claim_run("r-silent", worker="auditor@gone/1")
+    async with Heartbeat(None) as hb:
+        s = scheduler(settings, store, hb)
+        reaper = asyncio.create_task(s.reap_forever())
+        deadline = time.monotonic() + 60
+        while store.load_run("r-silent").status != RunStatus.INTERRUPTED:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the silent worker's run was never reaped"
+            await asyncio.sleep(0.2)
+        await s.stop(1)
+        await asyncio.wait_for(reaper, 10)
+
+
+def _schedule(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "auditor", "schedule", "--config", str(config)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+
+def test_two_scheduler_processes_catch_up_a_missed_slot_once(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """Two real `auditor schedule` processes on one PostgreSQL start together after a missed slot:
+    each site's run is queued once, whichever of them gets there first."""
+    name = f"auditor-test-{secrets.token_hex(4)}"
+    config = tmp_path / "auditor.toml"
+    sites = "\n".join(
+        f'[sites.{site}]\nbase_url = "http://127.0.0.1:9/{site}/"\ntags = ["woo"]\n' for site in SITES
+    )
+    config.write_text(
+        f'''database_url = "{pg_url}"
+report_dir = "{tmp_path / "reports"}"
+
+{sites}
+[checks.links]
+kind = "crawl"
+
+[audits.nightly]
+checks = ["links"]
+sites = {{ tag = "woo" }}
+schedule = "* * * * *"
+
+[queue]
+broker_url = "{redis_url}"
+queue_name = "{name}"
+heartbeat_interval_s = 1
+'''
+    )
+    assert from_dict  # the same settings as queued_settings(), as a file
+    store = Store.open(pg_url)
+    try:
+        with Session(store.engine) as s, s.begin():
+            s.execute(RunRow.__table__.delete())
+            s.execute(ScheduleSlotRow.__table__.delete())
+        # A scheduled run 30 minutes ago: the latest minute's fire was missed, so both catch up.
+        record_run(store, datetime.now(UTC) - timedelta(minutes=30))
+        procs = [_schedule(config, tmp_path / f"schedule-{i}.log") for i in (1, 2)]
+        try:
+            deadline = time.monotonic() + 90
+            while sum(1 for r in slots(store) if r.state == "enqueued") < 2:
+                assert all(p.poll() is None for p in procs), [
+                    (tmp_path / f"schedule-{i}.log").read_text() for i in (1, 2)
+                ]
+                assert time.monotonic() < deadline, "no scheduler queued the missed slot"
+                time.sleep(0.3)
+            time.sleep(2)  # let the slower one finish its catch-up too
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                p.wait(timeout=60)
+        logs = "\n".join((tmp_path / f"schedule-{i}.log").read_text() for i in (1, 2))
+        assert all(p.returncode == 0 for p in procs), logs
+        rows = slots(store)
+        by_slot: dict[tuple[datetime, str], int] = {}
+        for r in rows:
+            by_slot[(r.slot_at, r.site)] = by_slot.get((r.slot_at, r.site), 0) + 1
+            assert r.state == "enqueued", logs
+        assert set(by_slot.values()) == {1}
+        queued = QueueState(store).queued_runs()
+        assert len(queued) == len(rows), logs
+        assert sorted(kw["run_id"] for _, kw in drain(redis_url, name)) == sorted(r.id for r in queued)
+    finally:
+        store.close()
