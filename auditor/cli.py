@@ -40,7 +40,11 @@ from auditor.results import RunResult
 # `add_commands(sub, command)`, where `command(sub, name, summary, description, examples)` makes a
 # subcommand parser as the ones below are made; each sets `func` on its parsers. Such a module
 # imports nothing heavy at module level (`auditor crawl` must start fast).
-COMMAND_MODULES: tuple[str, ...] = ("auditor.web.commands", "auditor.campaign.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "auditor.web.commands",
+    "auditor.campaign.commands",
+    "auditor.queue.ops_commands",
+)
 
 # A run with the terminal's progress display and summary (`auditor.app`'s, shared with the demo).
 execute = app.run_in_terminal
