@@ -536,12 +536,15 @@ async def run_now(request: Request) -> Response:
         body = RunNowIn.model_validate_json(await request.body() or b"{}")
     except ValueError as e:
         raise _bad(f'the body must be JSON like {{"audit": "nightly"}} ({e})') from None
+    from auditor.errors import BrokerUnavailable
     from auditor.web.runs import start_run
 
     try:
         started = await start_run(ctx.settings, ctx.store, site=site, audit=body.audit)
     except LookupError as e:
         raise _bad(str(e)) from None
+    except BrokerUnavailable as e:  # with a [queue]: nothing was queued
+        raise HTTPException(503, str(e)) from None
     return _json(RunNowOut(run_id=started.run_id, queued=started.queued, message=started.message), 202)
 
 

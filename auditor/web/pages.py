@@ -222,6 +222,7 @@ async def run_now(request: Request) -> Response:
         raise not_found("site")
     form = await request.form()
     audit = str(form.get("audit") or "") or None
+    from auditor.errors import BrokerUnavailable
     from auditor.web.runs import start_run
 
     try:
@@ -230,6 +231,8 @@ async def run_now(request: Request) -> Response:
         )
     except LookupError as e:
         raise HTTPException(400, str(e)) from None
+    except BrokerUnavailable as e:  # with a [queue]: nothing was queued; say why, in our words
+        raise HTTPException(503, str(e)) from None
     if started.run_id is None:
         return RedirectResponse(f"/sites/{quote(name)}", status_code=303)
     return RedirectResponse(f"/runs/{quote(started.run_id)}", status_code=303)

@@ -1,6 +1,6 @@
 """ "Run now" from the dashboard, and what a running audit is doing (for the live progress).
 
-With a `[queue]` in the configuration the run is handed to it (the workers run it); without one the
+With a `[queue]` in the configuration the run is queued for the workers (`auditor worker`); without one the
 server runs it in its own worker pool: a few threads, each with its own event loop, calling the
 same application layer as `auditor run` (`auditor.app.run_audit_async`: recorded, alerted,
 reported). Live progress reads the store (each check is recorded as it ends), so a run started by
@@ -74,13 +74,17 @@ class Pool:
         self._lock = threading.Lock()
         self.live: dict[str, Live] = {}
 
-    def submit(self, settings: Settings, store: Store, audit: str, run_id: str) -> None:
+    def submit(
+        self, settings: Settings, store: Store, audit: str, run_id: str, site: str | None = None
+    ) -> None:
         live = Live()
         with self._lock:
             self.live[run_id] = live
-        self._executor.submit(self._run, settings, store, audit, run_id, live)
+        self._executor.submit(self._run, settings, store, audit, run_id, live, site)
 
-    def _run(self, settings: Settings, store: Store, audit: str, run_id: str, live: Live) -> None:
+    def _run(
+        self, settings: Settings, store: Store, audit: str, run_id: str, live: Live, site: str | None = None
+    ) -> None:
         from auditor.app import Overrides, run_audit_async
 
         try:
@@ -93,6 +97,7 @@ class Pool:
                     run_id=run_id,
                     progress=_Progress(live),
                     store=store,
+                    site=site,
                 )
             )
         except Exception as e:  # a run that cannot start (a broken config): said on the run's page
@@ -106,8 +111,8 @@ class Pool:
 
 
 def audits_of(settings: Settings, site: str) -> list[str]:
-    """The audits that audit `site`."""
-    return [name for name in settings.audits if settings.site_for(name)[0] == site]
+    """The audits that audit `site` (its own audits, and the templates whose sites include it)."""
+    return [name for name in settings.audits if site in settings.site_names(name)]
 
 
 def choose_audit(settings: Settings, site: str, audit: str | None) -> str:
@@ -131,15 +136,22 @@ async def start_run(
 ) -> Started:
     """Start `audit` (or the site's only audit) on `site` now. LookupError: no such audit there.
 
-    It runs in the server's own pool. Enqueueing on workers waits for issue 14's `auditor worker`
-    (a `[queue]` section is accepted by the config but no command uses it yet: docs/workers.md)."""
+    With a `[queue]` the run is queued for the workers (`auditor worker`); BrokerUnavailable when
+    the broker does not take it (nothing is queued then). Without one it runs in the server's pool."""
     from auditor.runner import new_run_id
 
     name = choose_audit(settings, site, audit)
+    if settings.model.queue is not None:
+        from auditor.queue.enqueue import enqueue
+
+        queued_id = await asyncio.to_thread(
+            enqueue, settings, store, audit=name, site=site, trigger="dashboard"
+        )
+        return Started(queued_id, True, f"audit {name!r} queued as run {queued_id} for the workers")
     run_id = new_run_id()
     if pool is None:
         pool = _default_pool()
-    pool.submit(settings, store, name, run_id)
+    pool.submit(settings, store, name, run_id, site)
     return Started(run_id, False, f"audit {name!r} started as run {run_id}")
 
 
