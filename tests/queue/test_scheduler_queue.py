@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,11 +25,11 @@ from auditor.queue.state import QueueState
 from auditor.results import RunStatus
 from auditor.scheduler.config import SchedulerConfig
 from auditor.scheduler.heartbeat import Heartbeat
-from auditor.scheduler.service import AuditScheduler
+from auditor.scheduler.service import AuditScheduler, run_scheduler
 from auditor.store import Store
 from auditor.store.models import RunRow
 from auditor.store.queue_models import ScheduleSlotRow
-from tests.queue.conftest import PrivateRedis
+from tests.queue.conftest import PrivateRedis, free_port
 from tests.queue.test_enqueue import drain
 from tests.scheduler.helpers import Receiver, record_run
 
@@ -63,6 +64,14 @@ def receiver() -> Any:
     r = Receiver()
     yield r
     r.close()
+
+
+def slot_count(state: str) -> float:
+    """This process's `auditor_slots_total` for audit nightly in `state` (0 before the first)."""
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("auditor_slots_total", {"audit": "nightly", "state": state})
+    return value or 0.0
 
 
 def slots(store: Store) -> list[ScheduleSlotRow]:
@@ -101,6 +110,7 @@ async def test_a_broker_down_at_a_slot_is_retried_then_missed_and_the_heartbeat_
     private_redis: PrivateRedis, sqlite_store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(private_redis.url)
+    missed_before = slot_count("missed")
     private_redis.stop()
     async with Heartbeat(receiver.url) as hb:
         s = scheduler(settings, sqlite_store, hb, enqueue_retry_s=2.5)
@@ -115,6 +125,7 @@ async def test_a_broker_down_at_a_slot_is_retried_then_missed_and_the_heartbeat_
         assert receiver.paths == ["/fail"]
         assert "missed for 2 site(s)" in receiver.bodies[0]
         assert "trying again in" in caplog.text
+        assert slot_count("missed") == missed_before + 2
 
         # The broker is back for the next slot: it is queued as usual.
         private_redis.start()
@@ -187,6 +198,48 @@ async def test_the_scheduler_reaps_the_runs_of_a_silent_worker(redis_url: str, s
         await asyncio.wait_for(reaper, 10)
 
 
+async def test_run_scheduler_catches_up_a_slot_onto_the_queue_and_answers_health(
+    redis_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """run_scheduler with a queue: the missed fire is queued (not run here) for each site, the
+    health port answers 200 while it runs and /metrics counts the slots."""
+    name = f"auditor-test-{secrets.token_hex(4)}"
+    db = f"sqlite:///{tmp_path / 'auditor.db'}"
+    settings = from_dict(queued_settings(redis_url, name, db), environ={})
+    store = Store.open(db)
+    record_run(store, datetime.now(UTC) - timedelta(minutes=30))
+    port = free_port()
+    stop = asyncio.Event()
+    config = SchedulerConfig.model_validate({"stop_timeout_s": 5, "heartbeat_url": receiver.url})
+    task = asyncio.create_task(
+        run_scheduler(settings, scheduler_config=config, stop_event=stop, health_port=port)
+    )
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while sum(1 for r in slots(store) if r.state == "enqueued") < 2:
+                assert not task.done(), task.result()
+                assert time.monotonic() < deadline, "the missed slot was never queued"
+                await asyncio.sleep(0.2)
+            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+            assert health.status_code == 200
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+            assert 'auditor_slots_total{audit="nightly",state="enqueued"}' in metrics
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 60) == 0
+    with pytest.raises(httpx.ConnectError):
+        await asyncio.to_thread(httpx.get, f"http://127.0.0.1:{port}/healthz", timeout=5)
+    try:
+        queued = QueueState(store).queued_runs()
+        assert sorted(r.site for r in queued) == SITES
+        assert all(store.load_run(r.id).trigger == "schedule" for r in queued)  # type: ignore[union-attr]
+        assert sorted(kw["run_id"] for _, kw in drain(redis_url, name)) == sorted(r.id for r in queued)
+        assert "/" in receiver.paths and "/fail" not in receiver.paths
+    finally:
+        store.close()
+
+
 def _schedule(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
@@ -197,11 +250,10 @@ def _schedule(config: Path, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def test_two_scheduler_processes_catch_up_a_missed_slot_once(
-    tmp_path: Path, redis_url: str, pg_url: str
-) -> None:
-    """Two real `auditor schedule` processes on one PostgreSQL start together after a missed slot:
-    each site's run is queued once, whichever of them gets there first."""
+def test_two_scheduler_processes_queue_each_slot_once(tmp_path: Path, redis_url: str, pg_url: str) -> None:
+    """Two real `auditor schedule` processes on one PostgreSQL start together after a missed slot,
+    then both fire on the next minute: each site's run of each slot is queued once, whichever of
+    them gets there first. (The one test here that waits for the wall clock: up to a minute.)"""
     name = f"auditor-test-{secrets.token_hex(4)}"
     config = tmp_path / "auditor.toml"
     sites = "\n".join(
@@ -243,7 +295,14 @@ heartbeat_interval_s = 1
                 ]
                 assert time.monotonic() < deadline, "no scheduler queued the missed slot"
                 time.sleep(0.3)
-            time.sleep(2)  # let the slower one finish its catch-up too
+            caught_up = max(r.slot_at for r in slots(store))
+            # The next minute's fire, from the cron itself in both processes.
+            deadline = time.monotonic() + 150
+            while sum(1 for r in slots(store) if r.slot_at > caught_up and r.state == "enqueued") < 2:
+                assert all(p.poll() is None for p in procs)
+                assert time.monotonic() < deadline, "no scheduler queued the next minute's slot"
+                time.sleep(0.5)
+            time.sleep(2)  # let the slower one try the slot too
         finally:
             for p in procs:
                 p.send_signal(signal.SIGTERM)
@@ -257,6 +316,8 @@ heartbeat_interval_s = 1
             by_slot[(r.slot_at, r.site)] = by_slot.get((r.slot_at, r.site), 0) + 1
             assert r.state == "enqueued", logs
         assert set(by_slot.values()) == {1}
+        assert len({r.slot_at for r in rows}) >= 2
+        assert "already taken by" in logs
         queued = QueueState(store).queued_runs()
         assert len(queued) == len(rows), logs
         assert sorted(kw["run_id"] for _, kw in drain(redis_url, name)) == sorted(r.id for r in queued)
