@@ -256,12 +256,13 @@ class AuditScheduler:
                 if not await asyncio.to_thread(state.claim_slot, audit, site, slot_at, scheduler=self.ident):
                     other = await asyncio.to_thread(state.slot, audit, site, slot_at)
                     log.info(
-                        "audit %r on site %r, slot %s (%s): already taken by %s; not queued again",
+                        "audit %r on site %r, slot %s (%s): already taken by %s (%s); not queued again",
                         audit,
                         site,
                         when,
                         reason,
                         other.scheduler if other else "another scheduler",
+                        other.state if other else "claimed",
                     )
                     continue
                 run_id, why = await self._enqueue_with_retry(audit, site, when)

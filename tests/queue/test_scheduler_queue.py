@@ -109,6 +109,7 @@ async def test_two_schedulers_queue_each_slot_once(redis_url: str, store: Store,
 async def test_a_broker_down_at_a_slot_is_retried_then_missed_and_the_heartbeat_told(
     private_redis: PrivateRedis, sqlite_store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, "auditor.scheduler")
     settings = settings_for(private_redis.url)
     missed_before = slot_count("missed")
     private_redis.stop()
@@ -126,6 +127,12 @@ async def test_a_broker_down_at_a_slot_is_retried_then_missed_and_the_heartbeat_
         assert "missed for 2 site(s)" in receiver.bodies[0]
         assert "trying again in" in caplog.text
         assert slot_count("missed") == missed_before + 2
+        # A catch-up (or another scheduler) coming to the missed slot later leaves it missed.
+        again = s.fire("nightly", "catch-up", slot_at=SLOT + timedelta(seconds=30))
+        assert again is not None
+        await asyncio.wait_for(again, 60)
+        assert "(missed); not queued again" in caplog.text
+        assert receiver.paths == ["/fail"]
 
         # The broker is back for the next slot: it is queued as usual.
         private_redis.start()
