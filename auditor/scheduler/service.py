@@ -146,8 +146,13 @@ class AuditScheduler:
 
     def slot_of(self, audit: str, now: datetime) -> datetime:
         """The fire time a fire at `now` is for: the cron's latest fire (a fire may come late)."""
-        grace = max(60.0, self.config.catch_up_grace_s)
-        fired = latest_fire(self.triggers[audit], since=now - timedelta(seconds=grace), until=now)
+        trigger = self.triggers[audit]
+        # Nearly always the fire of a moment ago; stepping back over the whole grace (a few hundred
+        # steps for a per-minute cron) only for a fire APScheduler delivered late.
+        fired = latest_fire(trigger, since=now - timedelta(seconds=120), until=now)
+        if fired is None:
+            grace = max(120.0, self.config.catch_up_grace_s)
+            fired = latest_fire(trigger, since=now - timedelta(seconds=grace), until=now)
         return (fired or now).astimezone(UTC).replace(second=0, microsecond=0)
 
     def fire(

@@ -330,3 +330,16 @@ heartbeat_interval_s = 1
         assert sorted(kw["run_id"] for _, kw in drain(redis_url, name)) == sorted(r.id for r in queued)
     finally:
         store.close()
+
+
+async def test_a_fire_names_its_cron_slot_in_utc_even_when_late(sqlite_store: Store) -> None:
+    """Two schedulers whose fires arrive seconds (or, on a busy machine, minutes) apart name one slot."""
+    data = queued_settings("redis://127.0.0.1:9/0", "auditor")
+    data["audits"]["nightly"]["schedule"] = "30 3 * * *"
+    settings = from_dict(data, environ={})
+    async with Heartbeat(None) as hb:
+        s = scheduler(settings, sqlite_store, hb, timezone="Europe/Berlin")
+        berlin_0330_utc = datetime(2026, 12, 2, 2, 30, tzinfo=UTC)
+        assert s.slot_of("nightly", berlin_0330_utc + timedelta(seconds=7)) == berlin_0330_utc
+        assert s.slot_of("nightly", berlin_0330_utc + timedelta(minutes=20)) == berlin_0330_utc
+        assert s.slot_of("nightly", berlin_0330_utc) == berlin_0330_utc
