@@ -65,6 +65,19 @@ def scheduled_audits(settings: Settings, tz: str) -> dict[str, CronTrigger]:
     return triggers
 
 
+class _SlotTries:
+    """One slot's tries to queue its runs: the deadline they share, and the broker's last refusal."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.count = 0
+        self.down = ""  # the last BrokerUnavailable message, "" once the broker took a run
+
+    def failed(self, why: str) -> None:
+        self.count += 1
+        self.down = why
+
+
 class AuditScheduler:
     """The scheduled audits of one config, each run at most once at a time."""
 
@@ -248,14 +261,19 @@ class AuditScheduler:
     # -- with a queue ---------------------------------------------------------------------------
 
     async def _enqueue_slot(self, audit: str, slot_at: datetime, reason: str) -> RunResult | None:
-        """Claim and queue the slot of `audit` at `slot_at` for each of its sites (no run here: None)."""
+        """Claim and queue the slot of `audit` at `slot_at` for each of its sites (no run here: None).
+
+        The retry limit is the slot's, not each site's: with the broker down, a template audit of
+        500 sites is missed after `enqueue_retry_s`, not after 500 times that."""
         from auditor.queue import metrics
         from auditor.queue.state import QueueState
 
         state = QueueState(self.store)
         when = f"{slot_at.astimezone(self.config.tz):%Y-%m-%d %H:%M %Z}"
+        tries = _SlotTries(asyncio.get_running_loop().time() + self.config.enqueue_retry_s)
         queued: list[str] = []
         missed: list[str] = []
+        why = ""
         try:
             for site in self.settings.site_names(audit):
                 if not await asyncio.to_thread(state.claim_slot, audit, site, slot_at, scheduler=self.ident):
@@ -270,75 +288,87 @@ class AuditScheduler:
                         other.state if other else "claimed",
                     )
                     continue
-                run_id, why = await self._enqueue_with_retry(audit, site, when)
+                run_id, why_not = await self._enqueue_with_retry(audit, site, when, tries)
                 if run_id is not None:
                     await asyncio.to_thread(state.slot_enqueued, audit, site, slot_at, run_id)
                     metrics.slot_enqueued(audit)
                     queued.append(f"{site} as run {run_id}")
                 else:
+                    why = why_not
                     await asyncio.to_thread(state.slot_missed, audit, site, slot_at, why)
                     metrics.slot_missed(audit)
                     log.error("audit %r on site %r, slot %s MISSED: %s", audit, site, when, why)
-                    missed.append(f"{site}: {why}")
+                    missed.append(site)
         except asyncio.CancelledError:
             raise
         except Exception as e:
             log.exception("audit %r, slot %s could not be queued: %s", audit, when, e)
-            missed.append(f"error: {e}")
+            why = f"error: {e}"
+            missed.append("(the rest)")
         if missed:
+            names = ", ".join(missed[:10]) + (f" and {len(missed) - 10} more" if len(missed) > 10 else "")
             await self.heartbeat.ping(
-                Event.FAIL, f"{audit} slot {when}: missed for {len(missed)} site(s): " + "; ".join(missed)
+                Event.FAIL, f"{audit} slot {when}: missed for {len(missed)} site(s) ({names}): {why}"
             )
         elif queued:
             log.info("audit %r, slot %s (%s): queued %s", audit, when, reason, ", ".join(queued))
             await self.heartbeat.ping(Event.SUCCESS, f"{audit} slot {when}: queued " + ", ".join(queued))
         return None
 
-    async def _enqueue_with_retry(self, audit: str, site: str, when: str) -> tuple[str | None, str]:
-        """(run id, "") once the broker took the run; (None, why) when it did not before the limit."""
+    async def _enqueue_with_retry(
+        self, audit: str, site: str, when: str, tries: _SlotTries
+    ) -> tuple[str | None, str]:
+        """(run id, "") once the broker took the run; (None, why) when it did not before the slot's
+        limit. Past the limit a site gets one try, and none while the broker is known to be down."""
         from auditor.errors import BrokerUnavailable
         from auditor.queue.enqueue import enqueue
 
-        deadline = asyncio.get_running_loop().time() + self.config.enqueue_retry_s
-        tries = 0
+        loop = asyncio.get_running_loop()
+        limit = self.config.enqueue_retry_s
+        failed = 0
         while True:
+            if tries.down and loop.time() >= tries.deadline:
+                return (
+                    None,
+                    f"the broker did not take the run within {limit:g} s ({tries.count} tries): {tries.down}",
+                )
+            if tries.down and self._stopped.is_set():
+                return None, f"the scheduler stopped before the broker took the run: {tries.down}"
             try:
                 run_id = await asyncio.to_thread(
                     enqueue, self.settings, self.store, audit=audit, site=site, trigger=TRIGGER
                 )
-                if tries:
+            except BrokerUnavailable as e:
+                tries.failed(str(e))
+                failed += 1
+            else:
+                if failed:
                     log.info(
                         "audit %r on site %r, slot %s: queued after %d failed try(s)",
                         audit,
                         site,
                         when,
-                        tries,
+                        failed,
                     )
+                tries.down = ""
                 return run_id, ""
-            except BrokerUnavailable as e:
-                why = str(e)
-            wait = ENQUEUE_BACKOFF_S[min(tries, len(ENQUEUE_BACKOFF_S) - 1)]
-            tries += 1
-            left = deadline - asyncio.get_running_loop().time()
+            left = tries.deadline - loop.time()
             if left <= 0:
-                limit = self.config.enqueue_retry_s
-                return None, f"the broker did not take the run within {limit:g} s ({tries} tries): {why}"
+                continue  # the limit: the check above records the slot missed
+            wait = min(ENQUEUE_BACKOFF_S[min(failed - 1, len(ENQUEUE_BACKOFF_S) - 1)], left)
             log.warning(
                 "audit %r on site %r, slot %s: the broker is not taking runs (try %d); trying again in %g s "
                 "for up to %d s more: %s",
                 audit,
                 site,
                 when,
-                tries,
-                min(wait, left),
+                tries.count,
+                wait,
                 int(left),
-                why,
+                tries.down,
             )
-            try:
-                await asyncio.wait_for(self._stopped.wait(), timeout=min(wait, left))
-            except TimeoutError:
-                continue
-            return None, "the scheduler stopped before the broker took the run"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=wait)
 
     async def reap_forever(self) -> None:
         """Every heartbeat interval, mark interrupted the runs of workers that stopped beating."""
