@@ -3,6 +3,7 @@ retried while the broker is down, recorded as missed (and the heartbeat told) wh
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -10,8 +11,11 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auditor.config import Settings, from_dict
+from auditor.config import load as load_config
 from auditor.queue.state import QueueState
 from auditor.results import RunStatus
 from auditor.scheduler.config import SchedulerConfig
@@ -29,7 +34,7 @@ from auditor.scheduler.service import AuditScheduler, run_scheduler
 from auditor.store import Store
 from auditor.store.models import RunRow
 from auditor.store.queue_models import ScheduleSlotRow
-from tests.queue.conftest import PrivateRedis, free_port
+from tests.queue.conftest import PrivateRedis, _empty, free_port
 from tests.queue.test_enqueue import drain
 from tests.scheduler.helpers import Receiver, record_run
 
@@ -268,34 +273,12 @@ def test_two_scheduler_processes_queue_each_slot_once(tmp_path: Path, redis_url:
     them gets there first. (The one test here that waits for the wall clock: up to a minute.)"""
     name = f"auditor-test-{secrets.token_hex(4)}"
     config = tmp_path / "auditor.toml"
-    sites = "\n".join(
-        f'[sites.{site}]\nbase_url = "http://127.0.0.1:9/{site}/"\ntags = ["woo"]\n' for site in SITES
-    )
     config.write_text(
-        f'''database_url = "{pg_url}"
-report_dir = "{tmp_path / "reports"}"
-
-{sites}
-[checks.links]
-kind = "crawl"
-
-[audits.nightly]
-checks = ["links"]
-sites = {{ tag = "woo" }}
-schedule = "* * * * *"
-
-[queue]
-broker_url = "{redis_url}"
-queue_name = "{name}"
-heartbeat_interval_s = 1
-'''
+        config_toml(pg_url, redis_url, name, "http://127.0.0.1:9/", tmp_path / "reports", "* * * * *")
     )
-    assert from_dict  # the same settings as queued_settings(), as a file
     store = Store.open(pg_url)
     try:
-        with Session(store.engine) as s, s.begin():
-            s.execute(RunRow.__table__.delete())
-            s.execute(ScheduleSlotRow.__table__.delete())
+        _empty(store)
         # A scheduled run 30 minutes ago: the latest minute's fire was missed, so both catch up.
         record_run(store, datetime.now(UTC) - timedelta(minutes=30))
         procs = [_schedule(config, tmp_path / f"schedule-{i}.log") for i in (1, 2)]
@@ -348,3 +331,114 @@ async def test_a_fire_names_its_cron_slot_in_utc_even_when_late(sqlite_store: St
         assert s.slot_of("nightly", berlin_0330_utc + timedelta(seconds=7)) == berlin_0330_utc
         assert s.slot_of("nightly", berlin_0330_utc + timedelta(minutes=20)) == berlin_0330_utc
         assert s.slot_of("nightly", berlin_0330_utc) == berlin_0330_utc
+
+
+def _has_worker_command() -> bool:
+    from auditor.cli import build_parser
+
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return "worker" in action.choices
+    return False
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def static_site(tmp_path: Path) -> Any:
+    """A real two-page shop on loopback for the worker to crawl."""
+    root = tmp_path / "site"
+    for site in SITES:  # each shop under /<site>/
+        (root / site).mkdir(parents=True)
+        (root / site / "index.html").write_text('<html><body><a href="about.html">About</a></body></html>')
+        (root / site / "about.html").write_text('<html><body><a href="./">Home</a></body></html>')
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def config_toml(
+    database_url: str, broker_url: str, queue_name: str, base_url: str, report_dir: Path, schedule: str
+) -> str:
+    """queued_settings() as an auditor.toml, for the `auditor schedule` and `auditor worker` processes."""
+    sites = "\n".join(f'[sites.{site}]\nbase_url = "{base_url}{site}/"\ntags = ["woo"]\n' for site in SITES)
+    return f"""database_url = "{database_url}"
+report_dir = "{report_dir}"
+
+{sites}
+[checks.links]
+kind = "crawl"
+max_pages = 10
+
+[audits.nightly]
+checks = ["links"]
+sites = {{ tag = "woo" }}
+schedule = "{schedule}"
+
+[queue]
+broker_url = "{broker_url}"
+queue_name = "{queue_name}"
+heartbeat_interval_s = 1
+"""
+
+
+def test_a_slot_goes_from_the_scheduler_through_the_broker_to_a_worker_and_is_recorded(
+    tmp_path: Path, redis_url: str, pg_url: str, static_site: str, receiver: Receiver
+) -> None:
+    """End to end: the scheduler queues the slot for both sites, a real `auditor worker` process
+    takes the tasks off the real broker, crawls the shop and records each run (by that worker)."""
+    if not _has_worker_command():
+        pytest.skip("`auditor worker` is not built yet (WORKER's part of issue 14)")
+    name = f"auditor-test-{secrets.token_hex(4)}"
+    config = tmp_path / "auditor.toml"
+    config.write_text(config_toml(pg_url, redis_url, name, static_site, tmp_path / "reports", "0 3 * * *"))
+    settings = load_config(config)
+    store = Store.open(pg_url)
+    _empty(store)
+    log_path = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "worker", "--config", str(config), "--concurrency", "1"],
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+
+        async def fire() -> None:
+            async with Heartbeat(receiver.url) as hb:
+                task = scheduler(settings, store, hb).fire("nightly", "on schedule", slot_at=SLOT)
+                assert task is not None
+                await asyncio.wait_for(task, 60)
+
+        asyncio.run(fire())
+        ids = [r.run_id or "" for r in slots(store)]
+        assert len(ids) == 2 and all(ids), [(r.site, r.state, r.detail) for r in slots(store)]
+        deadline = time.monotonic() + 180
+        while not all((run := store.load_run(i)) is not None and run.finished_at for i in ids):
+            assert worker.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, (
+                "the worker did not finish both runs:\n" + log_path.read_text()
+            )
+            time.sleep(0.5)
+        with Session(store.engine) as db:
+            rows = list(db.scalars(select(RunRow).where(RunRow.id.in_(ids)).order_by(RunRow.site)))
+        assert [r.site for r in rows] == SITES
+        assert all(r.status == str(RunStatus.PASS) for r in rows), [(r.status, r.stats) for r in rows]
+        assert all(r.trigger == "schedule" and r.worker and r.queued_at for r in rows)
+        assert drain(redis_url, name) == []  # nothing left on the queue
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=30)
+        _empty(store)
+        store.close()
