@@ -162,7 +162,8 @@ def write_config(path: Path, urls: list[str], db: str, reports: Path, *, queue: 
             f'[audits.crawl-{k}]\nchecks = ["links"]\nsites = "*"\nschedule = "0 3 * * *"\n\n'
             for k in range(audits)
         )
-        queue_text = ""
+        # The catch-up at start covers yesterday's seeded run: a grace of a day and a bit.
+        queue_text = "[scheduler]\ncatch_up_grace_s = 93600\n"
     path.write_text(
         f'database_url = "{db}"\nreport_dir = "{reports}"\n\n{sites}{check}{audit_text}{queue_text}'
     )
@@ -374,7 +375,7 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2,4", help="worker process counts (default 1,2,4)")
     ap.add_argument("--audits", type=int, default=200)
     ap.add_argument("--sites", type=int, default=20)
-    ap.add_argument("--pages", type=int, default=40, help="pages per generated site (default 40)")
+    ap.add_argument("--pages", type=int, default=100, help="pages per generated site (default 100)")
     ap.add_argument("--quick", action="store_true", help="40 audits (for trying the bench out)")
     ap.add_argument("--skip-schedule", action="store_true", help="no local `auditor schedule` comparison")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs, reports)")
