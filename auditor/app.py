@@ -222,6 +222,7 @@ async def run_audit_async(
     progress: Progress | None = None,
     store: Store | None = None,
     site: str | None = None,
+    browser: Any = None,
 ) -> RunResult:
     """Run `audit` end to end: record it, alert on it (`overrides.alerts`), write its reports.
 
@@ -229,7 +230,8 @@ async def run_audit_async(
     `store`: a caller's open store (the scheduler keeps one); otherwise one is opened from
     `overrides.database_url` or the config, and closed. Raises AuditorError for what stops a run
     before it starts (no such audit or check, a store that cannot be opened); anything after is
-    in the returned run (`exit_code_for`)."""
+    in the returned run (`exit_code_for`). `browser`: a `SharedBrowser` the caller keeps open
+    across runs (a queue worker's), used instead of launching one for this run."""
     from auditor.runner import RunOptions, run_audit
 
     settings = for_site(settings, audit, site)
@@ -249,6 +251,7 @@ async def run_audit_async(
             run_id=run_id,
             rerun_failed=overrides.rerun_failed,
             time_budget_s=overrides.time_budget_s,
+            browser=browser,
         )
         run = await run_audit(settings, audit, opts)
         if overrides.alerts:

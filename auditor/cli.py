@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "auditor.web.commands",
     "auditor.campaign.commands",
     "auditor.queue.ops_commands",
+    "auditor.queue.commands",
 )
 
 # A run with the terminal's progress display and summary (`auditor.app`'s, shared with the demo).

@@ -77,6 +77,9 @@ class RunOptions:
     rerun_failed: bool = False
     # A cap on the whole run in seconds (the gate's --time-budget); None: each check's timeout only.
     time_budget_s: float | None = None
+    # A browser the caller keeps across runs (a queue worker's one per process): the run uses it
+    # and leaves it open. None: the run launches its own on first use and closes it at its end.
+    browser: SharedBrowser | None = None
 
 
 class RunResources:
@@ -87,8 +90,16 @@ class RunResources:
     that one check hands to another in memory only: they are credentials, never written anywhere.
     """
 
-    def __init__(self, settings: Settings, site: SiteConfig | None = None, store: Any = None) -> None:
-        self._browser = SharedBrowser(settings.model.browser)
+    def __init__(
+        self,
+        settings: Settings,
+        site: SiteConfig | None = None,
+        store: Any = None,
+        browser: SharedBrowser | None = None,
+    ) -> None:
+        # A caller's browser outlives the run (it is not closed here); otherwise the run owns one.
+        self._owns_browser = browser is None
+        self._browser = browser if browser is not None else SharedBrowser(settings.model.browser)
         self._site = site
         self._store = store
         self._own_store: Any = None
@@ -135,7 +146,8 @@ class RunResources:
                 self._mailbox = None
         finally:
             try:
-                await self._browser.close()
+                if self._owns_browser:
+                    await self._browser.close()
             finally:
                 if self._own_store is not None:
                     self._own_store.close()
@@ -197,7 +209,9 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
             f"cannot create the report folder {run.report_dir}: {e.strerror or e}; "
             "make it writable, or choose another with --report-dir or `report_dir` in the config"
         ) from e
-    execution = _Execution(settings, run, site, site_name, opts, RunResources(settings, site, opts.recorder))
+    execution = _Execution(
+        settings, run, site, site_name, opts, RunResources(settings, site, opts.recorder, opts.browser)
+    )
     if opts.recorder:
         # Before this, nothing is stored, so a failure here is a plain StoreError (exit 3).
         await asyncio.to_thread(opts.recorder.start_run, run)
@@ -361,6 +375,11 @@ class _Execution:
         held: dict[str, Finding] = {}
         try:
             result = await self._outcome(spec, needed, held)
+        except asyncio.CancelledError:
+            # The run is being stopped (SIGTERM, Ctrl-C, a worker's stop limit): the check is kept,
+            # marked as cut short, with what it found so far, then the stop goes on.
+            await self._keep_interrupted(spec, held)
+            raise
         except Exception as e:
             # Our bug in handling the check's result: the check still ends, with what it found.
             log.error("handling the result of check %s failed:\n%s", spec.name, traceback.format_exc())
@@ -380,6 +399,31 @@ class _Execution:
             await self._store("record the result of check " + spec.name, self._finish_check, result)
         self.tell("check_finished", result)
         self.results[spec.name].set_result(result)
+
+    async def _keep_interrupted(self, spec: CheckSpec, held: dict[str, Finding]) -> None:
+        findings = list(held.values())
+        result = CheckResult(
+            status=Status.FAIL if any(f.severity == Severity.ERROR for f in findings) else Status.ERROR,
+            findings=findings,
+            message=(
+                "interrupted: the run was stopped before this check finished "
+                f"({len(findings)} finding(s) so far)"
+            ),
+        )
+        result.name, result.kind = spec.name, spec.kind
+        result.started_at = result.finished_at = datetime.now(UTC)
+        result.stats["interrupted"] = 1
+        self.run.checks.append(result)
+        try:
+            if self.opts.recorder:
+                await self._store("record the result of check " + spec.name, self._finish_check, result)
+            self.tell("check_finished", result)
+        except Exception:
+            log.warning(
+                "check %s: its interrupted result could not be recorded:\n%s",
+                spec.name,
+                traceback.format_exc(),
+            )
 
     async def _outcome(
         self, spec: CheckSpec, needed: list[CheckResult], held: dict[str, Finding]

@@ -48,6 +48,11 @@ class SharedBrowser:
                     raise
             return self._browser
 
+    def forget_failure(self) -> None:
+        """Look for the browser again on the next `get()` (a long-lived worker's next run: a
+        browser installed since, or one that failed to start once, is tried again)."""
+        self._failure = None
+
     async def _launch(self) -> Browser:
         from playwright.async_api import Error, async_playwright
 
