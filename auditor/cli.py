@@ -17,7 +17,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"--base-url names one deploy, but audit {audit!r} runs for {len(sites)} sites "
             f"({', '.join(sites)}): pick one with --site"
         )
+    if args.wait and not args.queue:
+        raise UsageError("--wait goes with --queue: a run here always waits for its end")
+    if args.queue:
+        return _enqueue_runs(settings, audit, sites, args)
     worst = 0
     for site in sites:
         if len(sites) > 1 and not args.quiet:
@@ -82,6 +86,75 @@ def cmd_run(args: argparse.Namespace) -> int:
             site=site or None,
         )
         worst = max(worst, int(code))
+    return worst
+
+
+def _enqueue_runs(
+    settings: config_mod.Settings, audit: str, sites: list[str], args: argparse.Namespace
+) -> int:
+    """`auditor run AUDIT --queue`: one queued run per site, each id on its own line of stdout."""
+    from auditor.queue.enqueue import enqueue, queue_config
+
+    queue_config(settings)  # no [queue]: say what to add before anything else
+    here_only = [flag for flag, given in (("--check", args.check), ("--base-url", args.base_url)) if given]
+    if args.report_dir:
+        here_only.append("--report-dir")
+    if here_only:
+        raise UsageError(
+            f"{' and '.join(here_only)} change a run made here; a queued run is the audit as the "
+            "workers' config has it. Leave out --queue to run it here with them"
+        )
+    store = app.open_store(settings, args.database_url)
+    try:
+        ids: list[str] = []
+        for site in sites:
+            run_id = enqueue(settings, store, audit=audit, site=site or None, trigger="manual")
+            ids.append(run_id)
+            print(run_id, flush=True)
+            if not args.quiet:
+                print(
+                    f"auditor: queued audit {audit!r} for site {site or '-'} as run {run_id}", file=sys.stderr
+                )
+        if not args.wait:
+            if not args.quiet:
+                print(
+                    "auditor: a worker (`auditor worker`) runs it; `auditor runs` shows its progress, "
+                    "`auditor show RUN_ID` the result",
+                    file=sys.stderr,
+                )
+            return ExitCode.OK
+        return _wait_for_runs(store, ids, args.quiet)
+    finally:
+        store.close()
+
+
+# `auditor run --queue --wait` looks at the store this often.
+WAIT_POLL_S = 1.0
+
+
+def _wait_for_runs(store: Any, ids: list[str], quiet: bool) -> int:
+    """Wait until every run in `ids` has finished; the exit code of the worst, as a run here gives."""
+    import time
+
+    from auditor.results import RunStatus
+
+    pending, worst = list(ids), 0
+    said: dict[str, str] = {}
+    while pending:
+        for run_id in pending[:]:
+            run = store.load_run(run_id)
+            status = str(run.status) if run is not None else "gone"
+            if not quiet and said.get(run_id) != status:
+                print(f"auditor: run {run_id}: {status}", file=sys.stderr)
+                said[run_id] = status
+            if run is None:
+                pending.remove(run_id)
+                worst = max(worst, int(ExitCode.INFRASTRUCTURE))
+            elif run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+                pending.remove(run_id)
+                worst = max(worst, int(app.exit_code_for(run)))
+        if pending:
+            time.sleep(WAIT_POLL_S)
     return worst
 
 
@@ -345,7 +418,6 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def _prune(url: str, days: float, keep_reports: bool) -> int:
-    from datetime import timedelta
 
     from auditor.report import remove_run_reports
     from auditor.store import Store
@@ -383,6 +455,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         scheduler_config=settings.model.scheduler,
         database_url=args.database_url,
         report_dir=args.report_dir,
+        health_port=args.health_port,
     )
 
 
@@ -402,10 +475,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     store = Store.open(_database_url(args))
     try:
-        print(format_runs(store.recent_runs(limit=args.limit, audit=args.audit)))
+        now = datetime.now(UTC)
+        runs = store.recent_runs(limit=args.limit, audit=args.audit)
+        print(format_runs(runs, now=now, missed=_missed_slots(store, args.audit, now)))
     finally:
         store.close()
     return ExitCode.OK
+
+
+# `auditor runs` lists the schedule slots missed in this many recent days (a queue's scheduler).
+MISSED_DAYS = 7
+MISSED_SHOWN = 20
+
+
+def _missed_slots(store: Any, audit: str | None, now: datetime) -> list[Any]:
+    from auditor.queue.state import QueueState
+
+    missed = QueueState(store).missed_slots(since=now - timedelta(days=MISSED_DAYS))
+    return [m for m in missed if audit is None or m.audit == audit][:MISSED_SHOWN]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -576,6 +663,8 @@ def build_parser() -> argparse.ArgumentParser:
             "auditor run nightly --check links --check checkout",
             "auditor run nightly --base-url https://preview-42.shop.example",
             "auditor run nightly --site shop-a --tag woocommerce",
+            "auditor run nightly --tag woocommerce --queue",
+            "auditor run nightly --site shop-a --queue --wait",
         ],
     )
     p.add_argument(
@@ -604,6 +693,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--base-url", metavar="URL", help="audit this URL instead of the site's base_url (a preview deploy)"
+    )
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="put the run on the config's [queue] for a worker instead of running it here; prints its id",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="with --queue: wait until the workers have finished the runs (exit code: the worst run's)",
     )
     _add_run_flags(p)
     p.set_defaults(func=cmd_run)
@@ -739,8 +838,22 @@ def build_parser() -> argparse.ArgumentParser:
         """Runs each audit that has a `schedule` at its times (in [scheduler] timezone), at most one
         run of an audit at a time, and catches up a run missed while it was down. Alerts and the
         heartbeat are sent as for `auditor run`. The first SIGTERM or Ctrl-C lets running audits
-        finish; a second quits at once.""",
-        ["auditor schedule", "auditor schedule --config /etc/auditor/auditor.toml"],
+        finish; a second quits at once. With a [queue] in the config it puts each slot's runs on
+        the queue for `auditor worker` processes instead (one slot is queued once, however many
+        schedulers run), retries while the broker is down and records a slot it could not queue.
+        --health-port serves /healthz and /metrics (Prometheus).""",
+        [
+            "auditor schedule",
+            "auditor schedule --config /etc/auditor/auditor.toml",
+            "auditor schedule --health-port 9100",
+        ],
+    )
+    p.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve /healthz (200 while it runs) and /metrics on 127.0.0.1:PORT (0: a free one)",
     )
     p.add_argument(
         "--report-dir",
@@ -777,7 +890,10 @@ def build_parser() -> argparse.ArgumentParser:
         "runs",
         "list recent runs, newest first",
         """One line per recorded run: its id, audit, site, status, when it started, how long it
-        took and its error and warning counts. `auditor show RUN_ID` shows one.""",
+        took (or has been waiting or running so far) and its error and warning counts; runs that
+        went through a queue add how long they waited and the worker process that ran them. Schedule
+        slots missed in the last 7 days (the broker was down) follow. `auditor show RUN_ID` shows
+        one run.""",
         ["auditor runs", "auditor runs --audit nightly --limit 5"],
     )
     p.add_argument("--audit", help="only this audit's runs")

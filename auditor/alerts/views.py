@@ -7,10 +7,11 @@ compare strings. Times are UTC, like everything auditor stores.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from auditor.alerts.message import duration
-from auditor.results import RunResult, Severity
+from auditor.results import RunResult, RunStatus, Severity
 from auditor.store.incidents import Incident, Notification
 from auditor.store.store import RunSummary
 
@@ -70,25 +71,46 @@ def format_incidents(incidents: Sequence[Incident], now: datetime) -> str:
     return f"{table(header, rows)}\n\n{count}; `auditor show RUN_ID` shows the run that last saw one."
 
 
-def format_runs(runs: Sequence[RunSummary]) -> str:
-    """Recent runs, newest first: status, when, how long, and how many problems."""
-    if not runs:
+def format_runs(runs: Sequence[RunSummary], now: datetime | None = None, missed: Sequence[Any] = ()) -> str:
+    """Recent runs, newest first: status, when, how long, and how many problems.
+
+    Runs that went through a queue add when they were queued, how long they waited and the worker
+    process that ran them; a queued or running run says how long so far (against `now`). `missed`
+    (schedule slots no run was queued for, `auditor.queue.state.Slot`) are listed after the runs."""
+    if not runs and not missed:
         return "No runs recorded yet; `auditor run AUDIT` records one."
-    rows = [
-        [
-            r.id,
-            r.audit,
-            r.site,
-            r.status,
-            when(r.started_at),
-            duration(r.finished_at - r.started_at) if r.finished_at else "-",
-            str(int(r.stats.get("errors", 0))),
-            str(int(r.stats.get("warnings", 0))),
-        ]
-        for r in runs
-    ]
+    now = now or datetime.now(UTC)
+    queued = any(r.queued_at is not None or r.worker for r in runs)
+    rows = []
+    for r in runs:
+        waiting = r.status == RunStatus.QUEUED
+        if waiting:
+            started, took = "-", f"waiting {duration(now - (r.queued_at or r.started_at))}"
+        elif r.finished_at is None:
+            started, took = when(r.started_at), f"{duration(now - r.started_at)} so far"
+        else:
+            started, took = when(r.started_at), duration(r.finished_at - r.started_at)
+        row = [r.id, r.audit, r.site, r.status, started, took]
+        row += [str(int(r.stats.get("errors", 0))), str(int(r.stats.get("warnings", 0)))]
+        if queued:
+            waited = "-"
+            if r.queued_at is not None and not waiting:
+                waited = duration(max(r.started_at - r.queued_at, timedelta(0)))
+            row += [waited, r.worker or "-"]
+        rows.append(row)
     header = ["RUN", "AUDIT", "SITE", "STATUS", "STARTED (UTC)", "TOOK", "ERRORS", "WARNINGS"]
-    return table(header, rows)
+    if queued:
+        header += ["WAITED", "WORKER"]
+    text = table(header, rows) if rows else "No runs recorded yet."
+    if missed:
+        slot_rows = [
+            [when(m.slot_at), m.audit, m.site, (m.detail or "").splitlines()[0][:120] if m.detail else ""]
+            for m in missed
+        ]
+        text += f"\n\nMissed slots ({len(missed)}): scheduled, but no run could be queued\n" + table(
+            ["SLOT (UTC)", "AUDIT", "SITE", "WHY"], slot_rows
+        )
+    return text
 
 
 def format_run(run: RunResult, notifications: Sequence[Notification] = ()) -> str:

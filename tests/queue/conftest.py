@@ -8,6 +8,7 @@ not answer, so the suite passes without any broker, as the issue asks.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,8 +24,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from auditor.config import load
+from auditor.queue.state import QueueState
 from auditor.store import Store
 from auditor.store.models import Base
+from tests.queue.cluster import Worker
 
 
 def _reachable(url: str, default_port: int) -> str | None:
@@ -211,3 +216,54 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Any]:
+    """Write a config for this test's sites and start workers on demand; everything stops after."""
+    workers: list[Worker] = []
+    queue = f"auditor-test-{secrets.token_hex(4)}"
+    store = Store.open(pg_url)
+    with store.engine.begin() as c:
+        for table in reversed(Base.metadata.sorted_tables):
+            c.execute(table.delete())
+
+    class Cluster:
+        def __init__(self) -> None:
+            self.store, self.queue, self.config = store, queue, tmp_path / "auditor.toml"
+
+        def configure(self, body: str, **queue_keys: Any) -> Any:
+            keys = {"heartbeat_interval_s": 1, "stale_after_s": 4, "stop_timeout_s": 3, **queue_keys}
+            extra = "".join(f"{k} = {v}\n" for k, v in keys.items())
+            self.config.write_text(
+                f'database_url = "{pg_url}"\nreport_dir = "{tmp_path / "reports"}"\n\n{body}\n'
+                f'[queue]\nbroker_url = "{redis_url}"\nqueue_name = "{queue}"\n{extra}',
+                encoding="utf-8",
+            )
+            self.settings = load(self.config)
+            return self.settings
+
+        def start(self, concurrency: int = 1, *extra: str) -> Worker:
+            w = Worker(self.config, tmp_path / f"worker-{len(workers)}.log", concurrency, extra)
+            workers.append(w)
+            return w
+
+        def live(self) -> int:
+            return len(QueueState(store).workers(live_within_s=4))
+
+        def logs(self) -> str:
+            return "\n".join(f"--- {w.log.name}\n{w.text()}" for w in workers)
+
+        def status(self, run_id: str) -> str | None:
+            run = store.load_run(run_id)
+            return str(run.status) if run else None
+
+    try:
+        yield Cluster()
+    finally:
+        for w in workers:
+            w.stop()
+        from tests.queue.test_enqueue import drain
+
+        drain(redis_url, queue)
+        store.close()

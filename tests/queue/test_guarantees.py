@@ -9,168 +9,16 @@ share one PostgreSQL database made for this module and a queue name of their own
 
 from __future__ import annotations
 
-import os
-import secrets
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from auditor.config import load
 from auditor.queue.enqueue import celery_app, enqueue
 from auditor.queue.state import QueueState
 from auditor.results import RunStatus
-from auditor.store import Store
+from tests.queue.cluster import SlowSite, wait_for
 from tests.queue.test_enqueue import drain
-
-DEADLINE_S = 90.0
-
-
-def wait_for(
-    what: str, ok: Callable[[], bool], timeout_s: float = DEADLINE_S, logs: Callable[[], str] = str
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s:g} s\n{logs()}")
-        time.sleep(0.2)
-
-
-class SlowSite:
-    """A loopback shop whose pages form a chain, each answered after `delay_s`: a crawl of it lasts
-    about pages x delay_s, however many connections the crawler opens."""
-
-    def __init__(self, pages: int, delay_s: float) -> None:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                name = self.path.strip("/").removeprefix("p") or "0"
-                if not name.isdigit():  # robots.txt, sitemap.xml, favicon.ico
-                    self.send_error(404)
-                    return
-                time.sleep(site.delay_s)
-                n = int(name)
-                nxt = f'<a href="/p{n + 1}">next</a>' if n + 1 < site.pages else ""
-                body = f"<html><body><h1>page {n}</h1>{nxt}</body></html>".encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_HEAD(self) -> None:
-                self.do_GET()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.pages, self.delay_s = pages, delay_s
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Worker:
-    """One `auditor worker` process (its own process group, so a SIGKILL takes its children too)."""
-
-    def __init__(self, config: Path, log: Path, concurrency: int = 1) -> None:
-        self.log = log
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "auditor",
-                "worker",
-                "--config",
-                str(config),
-                "--concurrency",
-                str(concurrency),
-            ],
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def signal(self, sig: int) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
-                self.proc.wait(timeout=30)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Any]:
-    """Write a config for this test's sites and start workers on demand; everything stops after."""
-    workers: list[Worker] = []
-    queue = f"auditor-test-{secrets.token_hex(4)}"
-    store = Store.open(pg_url)
-    with store.engine.begin() as c:
-        from auditor.store.models import Base
-
-        for table in reversed(Base.metadata.sorted_tables):
-            c.execute(table.delete())
-
-    class Cluster:
-        def __init__(self) -> None:
-            self.store, self.queue, self.config = store, queue, tmp_path / "auditor.toml"
-
-        def configure(self, body: str, **queue_keys: Any) -> Any:
-            keys = {"heartbeat_interval_s": 1, "stale_after_s": 4, "stop_timeout_s": 3, **queue_keys}
-            extra = "".join(f"{k} = {v}\n" for k, v in keys.items())
-            self.config.write_text(
-                f'database_url = "{pg_url}"\nreport_dir = "{tmp_path / "reports"}"\n\n{body}\n'
-                f'[queue]\nbroker_url = "{redis_url}"\nqueue_name = "{queue}"\n{extra}',
-                encoding="utf-8",
-            )
-            self.settings = load(self.config)
-            return self.settings
-
-        def start(self, concurrency: int = 1) -> Worker:
-            w = Worker(self.config, tmp_path / f"worker-{len(workers)}.log", concurrency)
-            workers.append(w)
-            return w
-
-        def live(self) -> int:
-            return len(QueueState(store).workers(live_within_s=4))
-
-        def logs(self) -> str:
-            return "\n".join(f"--- {w.log.name}\n{w.text()}" for w in workers)
-
-        def status(self, run_id: str) -> str | None:
-            run = store.load_run(run_id)
-            return str(run.status) if run else None
-
-    try:
-        yield Cluster()
-    finally:
-        for w in workers:
-            w.stop()
-        drain(redis_url, queue)
-        store.close()
-
 
 CRAWL = """
 [sites.shop]
