@@ -38,7 +38,8 @@ def test_import_auditor_loads_no_library_at_all() -> None:
 def test_the_crawl_kind_loads_without_the_browser_mail_store_or_other_kinds() -> None:
     code = "from auditor import registry\nassert registry.get('crawl') is not None"
     others = ("auditor.checks.email", "auditor.checks.login", "auditor.checks.payment", "auditor.scenarios")
-    assert _imported_after(code, (*HEAVY, "sqlalchemy", *others)) == []
+    # httpx too: the crawl's wire is aiohttp; httpx is for the checks that share a logged-in client.
+    assert _imported_after(code, (*HEAVY, "sqlalchemy", "httpx", *others)) == []
 
 
 @pytest.mark.parametrize("name", ["Check", "CheckContext", "CheckResult", "Finding", "Severity", "scenario"])

@@ -11,10 +11,8 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
-
-import httpx
 
 from auditor.check import CheckContext
 from auditor.config import CrawlLimits
@@ -41,6 +39,9 @@ from auditor.crawl.verdict import CHAIN_HOPS, MAX_SOURCES, kind_for, message, ne
 from auditor.crawl.wire import AiohttpWire
 from auditor.errors import SiteUnreachable
 from auditor.results import CheckResult, Finding
+
+if TYPE_CHECKING:
+    import httpx
 
 _STATS = (
     "pages", "links", "external", "broken", "requests", "excluded", "trap_skipped", "retries",

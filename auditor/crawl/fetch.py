@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.config import CrawlLimits
 from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
 from auditor.crawl.wire import AiohttpWire, Answer, HttpxWire, Take, WireError
+
+if TYPE_CHECKING:
+    import httpx
 
 # The first retry waits about this long, the next twice as long, and so on (tests shrink it).
 BACKOFF_BASE_S = 0.5

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import aiohttp
-import httpx
 from yarl import URL
 
 from auditor.http import site_headers
 
 if TYPE_CHECKING:
+    import httpx
+
     from auditor.config import HostConfig
 
 # Response headers worth keeping as evidence; request headers and cookies are never kept.
@@ -134,6 +135,8 @@ class HttpxWire:
 
     async def exchange(self, url: str, method: str, decide: Decide, cap: int) -> Answer:
         """Send one request; read the body as `decide` says, never more than `cap` bytes."""
+        import httpx  # not at module level: the crawl's own wire (aiohttp) must start without it
+
         busy = self._busy
         i = busy.index(min(busy))
         busy[i] += 1
