@@ -10,6 +10,8 @@ share one PostgreSQL database made for this module and a queue name of their own
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,83 @@ def test_a_run_longer_than_the_visibility_timeout_is_not_handed_to_a_second_work
         assert "is not queued any more" not in logs, logs
     finally:
         site.close()
+
+
+MAIL = """
+[sites.demo]
+base_url = "{url}"
+allow_orders = true
+mailbox = {{ kind = "sink", host = "127.0.0.1", port = {smtp} }}
+[checks.checkout]
+kind = "scenario"
+scenario = "guest-checkout"
+paths = ["bundled"]
+[checks.confirmation-email]
+kind = "email"
+needs = ["checkout"]
+ignore_links = ["/download/"]
+deadline_s = 20
+soft_limit_s = 3
+hard_limit_s = 15
+settle_s = 2
+[audits.buy]
+site = "demo"
+checks = ["checkout", "confirmation-email"]
+"""
+
+
+def test_a_worker_reads_the_mail_the_separate_mail_sink_service_stored(cluster: Any, tmp_path: Path) -> None:
+    """The agency set-up: `auditor mail-sink` runs as its own process writing to PostgreSQL; a
+    worker's email check finds the purchase's confirmation there (it starts no sink of its own)."""
+    from auditor.demo import DemoShop
+    from tests.queue.conftest import free_port
+
+    smtp = free_port()
+    sink_log = tmp_path / "mail-sink.log"
+    sink = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "mail-sink",
+            "--port",
+            str(smtp),
+            "--database-url",
+            cluster.store.url,
+        ],
+        stdout=sink_log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for("the mail sink listening", lambda: _listens(smtp), logs=lambda: sink_log.read_text())
+        with DemoShop(smtp_port=smtp) as shop:
+            settings = cluster.configure(MAIL.format(url=shop.base_url, smtp=smtp))
+            cluster.start()
+            run_id = enqueue(settings, cluster.store, audit="buy", trigger="test")
+            wait_for(
+                "the purchase and its email checked",
+                lambda: cluster.status(run_id) not in ("queued", "running"),
+                timeout_s=150,
+                logs=cluster.logs,
+            )
+            run = cluster.store.load_run(run_id)
+            assert run is not None
+            assert {c.name: str(c.derived_status()) for c in run.checks} == {
+                "checkout": "pass",
+                "confirmation-email": "pass",
+            }, cluster.logs() + sink_log.read_text()
+            assert run.status == RunStatus.PASS
+        assert sink.poll() is None, "the sink service kept running"
+    finally:
+        sink.terminate()
+        sink.wait(timeout=30)
+
+
+def _listens(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
