@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.report.history import Mark, chart_svg, mark, report_href
@@ -23,6 +23,7 @@ from auditor.report.view import (
 )
 from auditor.results import CheckResult, Finding, RunResult
 from auditor.store.history import History
+from auditor.template_cache import cached_environment
 
 # An email's text part is shown up to this many characters (the rest is one click away in the mailbox).
 MAX_EMAIL_TEXT = 4000
@@ -30,7 +31,9 @@ MAX_EMAIL_LINKS = 50
 # Evidence shown elsewhere in the card, or folded away as a developer's detail.
 _SHOWN_APART = frozenset({"email", "step"})
 
-_env = Environment(
+# Compiled once, then loaded from the user's cache on later runs (auditor.template_cache).
+_env = cached_environment(
+    "report",
     loader=PackageLoader("auditor.report", "templates"),
     autoescape=select_autoescape(["html", "j2"], default=True),
     trim_blocks=True,
