@@ -20,6 +20,10 @@ def make_celery(queue: QueueConfig) -> Any:
         worker_prefetch_multiplier=1,
         task_reject_on_worker_lost=False,
         broker_connection_retry_on_startup=True,
+        # Celery 6's default, set now (5.x warns on every broker loss without it). It cancels only
+        # late-acknowledged tasks not yet acknowledged; ours are acknowledged when they start, so a
+        # broker restart never touches a running audit (tested: a crawl across a restart passes).
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options={"visibility_timeout": int(queue.visibility_timeout_s)},

@@ -232,12 +232,12 @@ def cluster(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Any]:
         def __init__(self) -> None:
             self.store, self.queue, self.config = store, queue, tmp_path / "auditor.toml"
 
-        def configure(self, body: str, **queue_keys: Any) -> Any:
+        def configure(self, body: str, broker_url: str | None = None, **queue_keys: Any) -> Any:
             keys = {"heartbeat_interval_s": 1, "stale_after_s": 4, "stop_timeout_s": 3, **queue_keys}
             extra = "".join(f"{k} = {v}\n" for k, v in keys.items())
             self.config.write_text(
                 f'database_url = "{pg_url}"\nreport_dir = "{tmp_path / "reports"}"\n\n{body}\n'
-                f'[queue]\nbroker_url = "{redis_url}"\nqueue_name = "{queue}"\n{extra}',
+                f'[queue]\nbroker_url = "{broker_url or redis_url}"\nqueue_name = "{queue}"\n{extra}',
                 encoding="utf-8",
             )
             self.settings = load(self.config)

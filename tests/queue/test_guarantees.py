@@ -271,3 +271,26 @@ def _listens(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_a_worker_rides_out_a_broker_restart_and_takes_the_next_run(cluster: Any, private_redis: Any) -> None:
+    """The broker restarted mid-night (empty: no persistence) while a run goes: the run finishes, the
+    worker reconnects by itself and runs what is queued after, without a restart of its own."""
+    site = SlowSite(pages=12, delay_s=0.5)  # about 6 s of crawl
+    try:
+        settings = cluster.configure(CRAWL.format(url=site.url), broker_url=private_redis.url)
+        worker = cluster.start()
+        first = enqueue(settings, cluster.store, audit="nightly", trigger="test")
+        wait_for("the first run to start", lambda: cluster.status(first) == "running", logs=cluster.logs)
+        private_redis.stop()
+        time.sleep(2)  # the worker notices the lost connection and starts retrying
+        private_redis.start()
+        wait_for("the first run", lambda: cluster.status(first) == "pass", logs=cluster.logs)
+        site.delay_s = 0.0
+        second = enqueue(settings, cluster.store, audit="nightly", trigger="test")
+        wait_for("the run after the restart", lambda: cluster.status(second) == "pass", logs=cluster.logs)
+        assert worker.proc.poll() is None, cluster.logs()
+        assert cluster.live() >= 2, "the worker's processes still beat"
+        assert "CPendingDeprecationWarning" not in cluster.logs()
+    finally:
+        site.close()
