@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 import tomllib
@@ -22,3 +23,13 @@ def test_auditor_version_prints_it_and_exits_0() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"auditor {auditor.__version__}"
+
+
+def test_it_is_what_importlib_metadata_reads_and_costs_no_import_of_it() -> None:
+    # Read from the installed METADATA directly (importlib.metadata and the email parser are
+    # ~40 ms of start-up), it must still be the version importlib.metadata reports.
+    assert auditor.__version__ == importlib.metadata.version("auditor")
+    probe = "import sys, auditor\nv = auditor.__version__\nprint(v, 'importlib.metadata' in sys.modules)"
+    args = [sys.executable, "-c", probe]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == [auditor.__version__, "False"]
