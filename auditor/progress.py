@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, TextIO
 
 from auditor.results import CheckResult, RunResult
+
+if TYPE_CHECKING:
+    # Imported by LiveProgress only: a run off a terminal (CI, --quiet, a pipe) never needs rich,
+    # about 35 ms of imports.
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
 
 PLAIN_INTERVAL_S = 10.0
 
@@ -62,12 +65,16 @@ class LiveProgress:
     """A table of checks with their live counters, redrawn in place on a terminal."""
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+
         self.console = console or Console(stderr=True)
         self._rows: dict[str, list[str]] = {}
         self._live: Live | None = None
         self._title = ""
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         t = Table(title=self._title, title_justify="left", expand=False)
         for col in ("check", "status", "progress"):
             t.add_column(col)
@@ -80,6 +87,8 @@ class LiveProgress:
             self._live.update(self._table())
 
     def run_started(self, run: RunResult, checks: list[str]) -> None:
+        from rich.live import Live
+
         self._title = f"run {run.id}: {run.audit} on {run.base_url}"
         self._rows = {c: ["waiting", ""] for c in checks}
         self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)

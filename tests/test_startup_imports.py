@@ -48,3 +48,10 @@ def test_a_public_name_is_loaded_on_first_use(name: str) -> None:
     code = f"import auditor\nobj = auditor.{name}\nassert obj.__name__ == {name!r}\n"
     code += f"from auditor import {name}"
     assert _imported_after(code, ()) == []
+
+
+def test_progress_off_a_terminal_imports_no_rich() -> None:
+    # rich draws the live table on a terminal only; CI, --quiet and pipes get plain lines.
+    code = "import io\nfrom auditor import progress\n"
+    code += "progress.for_stream(io.StringIO()).check_started('links', 'crawl')"
+    assert _imported_after(code, ("rich",)) == []
