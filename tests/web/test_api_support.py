@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -121,21 +120,6 @@ class Installation:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
-def auditor(inst: Installation, *args: str, stdin: str | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "auditor", *args, "--config", str(inst.config)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=inst.folder,
-        env=env,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 def record(store: Store, site: str, audit: str, n: int, status: str, findings: int = 0) -> str:
     """Record day `n`'s run of `audit` on `site` through the store, as the runner does."""
     started = DAY0 + timedelta(days=n)
@@ -202,6 +186,10 @@ def install(folder: Path, url: str) -> Installation:
     config = folder / "auditor.toml"
     config.write_text(text, encoding="utf-8")
     inst = Installation(folder, config, url, load(config), clients=clients)
+    # Users and tokens are added in-process (`auditor user add` and `auditor token add` as commands
+    # are tested in tests/web/test_auth.py): six CLI processes per installation cost seconds each.
+    from auditor.web import auth
+
     store = Store.open(url)
     try:
         for n, status in enumerate(["pass", "pass", "fail"]):
@@ -215,17 +203,13 @@ def install(folder: Path, url: str) -> Installation:
                 store, "bolt-shop", "nightly-bolt", n, status, findings=1 if status == "fail" else 0
             )
         open_incident(store, "bolt-shop", "nightly-bolt", run_id, DAY0 + timedelta(days=3))
+        for user, role, client in (
+            ("admin", "admin", None),
+            ("acme", "viewer", "acme"),
+            ("bolt", "viewer", "bolt"),
+        ):
+            auth.add_user(store.engine, user, "correct horse 9", role, client)
+            inst.tokens[user] = auth.add_token(store.engine, f"{user}-token", user)
     finally:
         store.close()
-    for user, role, client in (
-        ("admin", "admin", None),
-        ("acme", "viewer", "acme"),
-        ("bolt", "viewer", "bolt"),
-    ):
-        extra = ["--client", client] if client else []
-        auditor(
-            inst, "user", "add", user, "--role", role, *extra, "--password-stdin", stdin="correct horse 9\n"
-        )
-        out = auditor(inst, "token", "add", f"{user}-token", "--user", user)
-        inst.tokens[user] = max(out.split(), key=len)
     return inst
