@@ -5,20 +5,22 @@ The runner reads the sink's mail because the run records into the same database 
 exactly as `auditor run` does with a configured database. Every run has its own customer address,
 so tests sharing the sink and a shop stay independent. A test folder uses them from its conftest:
 
-    from tests.flows import audit, config_dir, shops, sink, store  # noqa: F401
+    from tests.flows import audit, config_dir, shared_browser, shops, sink, store  # noqa: F401
 
 and may override `config_dir` (the folder relative scenario `paths` are read from).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from auditor import config
+from auditor.browser.launch import SharedBrowser
 from auditor.demo import DemoShop, parse_faults
 from auditor.mail import MailSink
 from auditor.results import RunResult
@@ -59,6 +61,18 @@ def shops(sink: MailSink) -> Iterator[Shops]:
         shop.stop()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_browser() -> AsyncIterator[SharedBrowser]:
+    """One Chromium for the module's runs, as a queue worker keeps one across its runs: each run
+    still gets its own contexts, and a launch costs more than many a check (the module's tests run
+    on the module's event loop: `pytest.mark.asyncio(loop_scope="module")`)."""
+    browser = SharedBrowser()
+    try:
+        yield browser
+    finally:
+        await browser.close()
+
+
 @pytest.fixture
 def config_dir() -> Path | None:
     """Where the test config "lives" (relative scenario paths start there); None: the CWD."""
@@ -66,7 +80,9 @@ def config_dir() -> Path | None:
 
 
 @pytest.fixture
-def audit(store: Store, sink: MailSink, tmp_path: Path, config_dir: Path | None) -> Audit:
+def audit(
+    store: Store, sink: MailSink, tmp_path: Path, config_dir: Path | None, shared_browser: SharedBrowser
+) -> Audit:
     """await audit(shop, {check name: check config}, ["checks", "to", "run"], **site keys) -> RunResult."""
 
     async def go(shop: DemoShop, checks: dict[str, dict[str, Any]], run: list[str], **site: Any) -> RunResult:
@@ -87,6 +103,8 @@ def audit(store: Store, sink: MailSink, tmp_path: Path, config_dir: Path | None)
             environ={},
             source=config_dir / "auditor.toml" if config_dir else None,
         )
-        return await run_audit(settings, "a", RunOptions(recorder=store, write_reports=False))
+        return await run_audit(
+            settings, "a", RunOptions(recorder=store, write_reports=False, browser=shared_browser)
+        )
 
     return go

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows import audit, shops, sink, store  # noqa: F401
+from tests.flows import audit, shared_browser, shops, sink, store  # noqa: F401
 
 
 @pytest.fixture
