@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from auditor.demo import DemoShop, parse_faults
+from tests.flows import shared_browser  # noqa: F401
 from tests.payment.buyer import Shops
 
 

@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from auditor import config
+from auditor.browser.launch import SharedBrowser
 from auditor.results import RunResult
 from auditor.runner import RunOptions, run_audit
 from tests.payment.buyer import Shops
+
+# One Chromium for the module (tests/flows.py's shared_browser), on the module's event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SHAPES: dict[str, dict[str, Any]] = {
     "minor": {},
@@ -31,7 +35,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
-async def audit(base_url: str, tmp_path: Path, ledger: dict[str, Any]) -> RunResult:
+async def audit(base_url: str, tmp_path: Path, ledger: dict[str, Any], browser: SharedBrowser) -> RunResult:
     settings = config.from_dict(
         {
             "report_dir": str(tmp_path / "reports"),
@@ -50,14 +54,16 @@ async def audit(base_url: str, tmp_path: Path, ledger: dict[str, Any]) -> RunRes
         },
         environ={},
     )
-    return await run_audit(settings, "a", RunOptions(write_reports=False))
+    return await run_audit(settings, "a", RunOptions(write_reports=False, browser=browser))
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 async def test_it_finds_a_double_charge_in_a_ledger_shaped_like_a_real_providers(
-    shops: Shops, tmp_path: Path, shape: str
+    shops: Shops, shared_browser: SharedBrowser, tmp_path: Path, shape: str
 ) -> None:
-    run = await audit(shops("double-submit", f"ledger={shape}").base_url, tmp_path, SHAPES[shape])
+    run = await audit(
+        shops("double-submit", f"ledger={shape}").base_url, tmp_path, SHAPES[shape], shared_browser
+    )
     payment = next(c for c in run.checks if c.name == "payment")
     assert [f.kind for f in payment.findings] == ["double_charge"], payment.message
     charges = payment.outputs["charges"]["double-click"]

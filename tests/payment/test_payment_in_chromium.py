@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from auditor import config
+from auditor.browser.launch import SharedBrowser
 from auditor.results import RunResult, Status
 from auditor.runner import RunOptions, run_audit
 from tests.payment.buyer import Shops
+
+# One Chromium for the module (tests/flows.py's shared_browser), on the module's event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CHECKS = {
     "decline-then-approve": {"kind": "scenario", "scenario": "decline-then-approve", "paths": ["bundled"]},
@@ -25,7 +29,7 @@ CHECKS = {
 }
 
 
-async def audit(base_url: str, tmp_path: Path) -> RunResult:
+async def audit(base_url: str, tmp_path: Path, browser: SharedBrowser) -> RunResult:
     settings = config.from_dict(
         {
             "report_dir": str(tmp_path / "reports"),
@@ -35,7 +39,7 @@ async def audit(base_url: str, tmp_path: Path) -> RunResult:
         },
         environ={},
     )
-    return await run_audit(settings, "a", RunOptions(write_reports=False))
+    return await run_audit(settings, "a", RunOptions(write_reports=False, browser=browser))
 
 
 def payment_findings(run: RunResult) -> list[tuple[str, str]]:
@@ -44,9 +48,9 @@ def payment_findings(run: RunResult) -> list[tuple[str, str]]:
 
 
 async def test_the_healthy_shop_holds_exactly_the_charges_the_pages_claimed(
-    shops: Shops, tmp_path: Path
+    shops: Shops, shared_browser: SharedBrowser, tmp_path: Path
 ) -> None:
-    run = await audit(shops().base_url, tmp_path)
+    run = await audit(shops().base_url, tmp_path, shared_browser)
     statuses = {c.name: c.derived_status() for c in run.checks}
     assert statuses == {
         "decline-then-approve": Status.PASS,
@@ -74,7 +78,7 @@ async def test_the_healthy_shop_holds_exactly_the_charges_the_pages_claimed(
     ],
 )
 async def test_a_hidden_charge_is_found_in_the_ledger(
-    shops: Shops, tmp_path: Path, fault: str, expected: list[tuple[str, str]]
+    shops: Shops, shared_browser: SharedBrowser, tmp_path: Path, fault: str, expected: list[tuple[str, str]]
 ) -> None:
-    run = await audit(shops(fault).base_url, tmp_path)
+    run = await audit(shops(fault).base_url, tmp_path, shared_browser)
     assert payment_findings(run) == expected
