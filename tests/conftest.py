@@ -28,6 +28,8 @@ SPREAD = frozenset({"tests/test_demo_audit.py", "tests/gate/test_gate.py"})
 # Slowest first, by the total time of the module's tests (setup included) on 2 busy cores. A module
 # not named here runs after these, in collection order; a stale entry only orders less well.
 SLOWEST_FIRST = (
+    "tests/queue/test_guarantees.py",
+    "tests/queue/test_scheduler_queue.py",
     "tests/test_demo_audit.py",
     "tests/checks_email/test_flows_against_the_demo_shop.py",
     "tests/web/test_dashboard.py",
@@ -47,10 +49,12 @@ SLOWEST_FIRST = (
     "tests/test_cli_conventions.py",
     "tests/scenarios/test_run.py",
     "tests/mail/test_wait.py",
+    "tests/queue/test_state.py",
     "tests/demo/test_browser.py",
     "tests/scenarios/test_cli.py",
     "tests/gate/test_payment_mark.py",
     "tests/demo/test_links.py",
+    "tests/queue/test_worker_cli.py",
     "tests/test_docs.py",
     "tests/alerts/test_process.py",
     "tests/web/test_metrics.py",
@@ -64,6 +68,7 @@ SLOWEST_FIRST = (
     "tests/gate/test_init_demo.py",
     "tests/mail/test_email_refused.py",
     "tests/gate/test_rerun.py",
+    "tests/queue/test_enqueue.py",
     "tests/mail/test_imap.py",
 )
 
