@@ -379,6 +379,19 @@ class _Child:
         log.error("worker %s: run %s could not run: %s", self.name, run_id, why)
         try:
             self.store.start_run(run)
+        except Exception as e:
+            log.error("worker %s could not record run %s as error: %s", self.name, run_id, e)
+            return run
+        try:
+            # The reason is in report.json (`internal_errors`), as for any run that stopped early.
+            from auditor.report import write_reports
+
+            run.report_dir = settings.report_root() / run_id
+            run.report_dir.mkdir(parents=True, exist_ok=True)
+            write_reports(run, run.report_dir, store=self.store)
+        except Exception as e:
+            log.error("worker %s could not write the report of run %s: %s", self.name, run_id, e)
+        try:
             self.store.finish_run(run)
         except Exception as e:
             log.error("worker %s could not record run %s as error: %s", self.name, run_id, e)

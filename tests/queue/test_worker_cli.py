@@ -5,6 +5,7 @@ PostgreSQL, real `auditor worker` processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from auditor.cli import main
+from auditor.queue.enqueue import enqueue
 from auditor.queue.state import QueueState
 from tests.queue.cluster import SlowSite, wait_for
 from tests.queue.conftest import free_port
@@ -136,3 +138,25 @@ def test_the_queue_flags_say_what_is_wrong(tmp_path: Path, capsys: pytest.Captur
         assert store.recent_runs() == [] and QueueState(store).queued_runs() == []
     finally:
         store.close()
+
+
+def test_a_run_the_workers_config_no_longer_knows_ends_error_with_the_reason(cluster: Any) -> None:
+    """The config is read again before each task: an audit removed from it after its run was
+    queued is recorded `error` saying so (never left queued or running), and the worker goes on."""
+    site = SlowSite(pages=1, delay_s=0.0)
+    try:
+        settings = cluster.configure(SITE.format(url=site.url))
+        run_id = enqueue(settings, cluster.store, audit="nightly", trigger="test")
+        cluster.configure(SITE.format(url=site.url).replace("[audits.nightly]", "[audits.weekly]"))
+        cluster.start()
+        wait_for("the run recorded", lambda: cluster.status(run_id) == "error", logs=cluster.logs)
+        run = cluster.store.load_run(run_id)
+        assert run is not None and run.finished_at is not None
+        assert run.report_dir is not None
+        report = json.loads((Path(run.report_dir) / "report.json").read_text(encoding="utf-8"))
+        assert any("no audit named 'nightly'" in e for e in report["run"]["internal_errors"]), report
+        assert "no audit named 'nightly'" in cluster.logs()
+        nxt = enqueue(cluster.settings, cluster.store, audit="weekly", trigger="test")
+        wait_for("the next run", lambda: cluster.status(nxt) == "pass", logs=cluster.logs)
+    finally:
+        site.close()
