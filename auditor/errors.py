@@ -69,5 +69,10 @@ class StoreError(InfrastructureError):
     """The database could not be opened, migrated or written."""
 
 
+class RunIdTaken(StoreError):
+    """A run id is already recorded (ids are a second plus 16 random bits: a burst of runs started
+    in one second can draw the same one; whoever made the id draws again)."""
+
+
 class BrokerUnavailable(InfrastructureError):
     """The `[queue]` broker could not be reached or refused the task; the run was not queued."""

@@ -31,7 +31,7 @@ from auditor.browser.launch import SharedBrowser
 from auditor.check import CheckContext
 from auditor.config import CheckSpec, Settings, SiteConfig
 from auditor.containment import clean, degraded, safe_text
-from auditor.errors import InfrastructureError, NothingMatched
+from auditor.errors import InfrastructureError, NothingMatched, RunIdTaken
 from auditor.results import CheckResult, Finding, RunResult, RunStatus, Severity, Status, worst
 from auditor.scrub import Keyring
 from auditor.store import marks as payment_marks
@@ -209,12 +209,23 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
             f"cannot create the report folder {run.report_dir}: {e.strerror or e}; "
             "make it writable, or choose another with --report-dir or `report_dir` in the config"
         ) from e
+    if opts.recorder:
+        # Before this, nothing is stored, so a failure here is a plain StoreError (exit 3).
+        for attempt in range(5):
+            try:
+                await asyncio.to_thread(opts.recorder.start_run, run)
+                break
+            except RunIdTaken:
+                # Runs started in one second can draw the same id; a drawn one is drawn again.
+                if opts.run_id is not None or attempt == 4:
+                    raise
+                run.id = new_run_id(started)
+                if opts.report_dir is None:  # the taken id's folder is the other run's: left alone
+                    run.report_dir = settings.report_root() / run.id
+                    run.report_dir.mkdir(parents=True, exist_ok=True)
     execution = _Execution(
         settings, run, site, site_name, opts, RunResources(settings, site, opts.recorder, opts.browser)
     )
-    if opts.recorder:
-        # Before this, nothing is stored, so a failure here is a plain StoreError (exit 3).
-        await asyncio.to_thread(opts.recorder.start_run, run)
     try:
         execution.tell("run_started", run, [s.name for s in specs])
         await execution.run_all(specs)

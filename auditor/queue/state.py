@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from auditor.containment import safe_text
-from auditor.errors import StoreError
+from auditor.errors import RunIdTaken, StoreError
 from auditor.results import RunStatus
 from auditor.store.migrate import _wrap
 from auditor.store.models import RunRow
@@ -142,7 +142,7 @@ class QueueState:
             with self._tx("record a queued run in") as s:
                 s.add(row)
         except IntegrityError as exc:
-            raise StoreError(f"run {run_id} is already recorded; a queued run needs a new run id") from exc
+            raise RunIdTaken(f"run {run_id} is already recorded; a queued run needs a new run id") from exc
 
     def claim_run(self, run_id: str, *, worker: str) -> bool:
         """Take the queued run `run_id` for this process; False when it is not queued (any more).

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from auditor.containment import degraded, json_safe, safe_text
-from auditor.errors import StoreError
+from auditor.errors import RunIdTaken, StoreError
 from auditor.results import Artifact, CheckResult, Finding, RunResult, RunStatus, Severity, Status
 from auditor.store.history import HistoryStore
 from auditor.store.incidents import IncidentStatus, IncidentStore
@@ -171,7 +171,7 @@ class Store(IncidentStore, MarkStore, HistoryStore):
                     if row.status == RunStatus.RUNNING
                     else ""
                 )
-                raise StoreError(
+                raise RunIdTaken(
                     f"run {run.id} is already recorded ({row.status}{by}); a run id is used once: "
                     "start the run again without --run-id, or with a new one"
                 )

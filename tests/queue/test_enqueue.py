@@ -130,3 +130,23 @@ def test_usage_errors_say_what_to_do(sqlite_store: Store) -> None:
 )
 def test_masked(url: str, shown: str) -> None:
     assert masked(url) == shown
+
+
+def test_a_drawn_run_id_already_taken_is_drawn_again_a_given_one_is_an_error(
+    redis_url: str, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template audit of hundreds of shops queues them within one second: run ids (a second plus
+    16 random bits) collide now and then (the scale bench hit one in 200); the run is queued anyway."""
+    import auditor.runner
+    from auditor.errors import RunIdTaken
+
+    name = f"auditor-test-{secrets.token_hex(4)}"
+    settings = settings_for(redis_url, name)
+    first = enqueue(settings, sqlite_store, audit="nightly", site="shop-b")
+    draws = iter([first, first, "20261203-031500-beef"])
+    monkeypatch.setattr(auditor.runner, "new_run_id", lambda now=None: next(draws))
+    second = enqueue(settings, sqlite_store, audit="nightly", site="shop-b")
+    assert second == "20261203-031500-beef"
+    with pytest.raises(RunIdTaken, match="already recorded"):
+        enqueue(settings, sqlite_store, audit="nightly", site="shop-b", run_id=first)
+    assert [kw["run_id"] for _, kw in drain(redis_url, name)] == [first, second]
