@@ -133,7 +133,9 @@ WAIT_POLL_S = 1.0
 
 
 def _wait_for_runs(store: Any, ids: list[str], quiet: bool) -> int:
-    """Wait until every run in `ids` has finished; the exit code of the worst, as a run here gives."""
+    """Wait until every run in `ids` has finished; the exit code of the worst, as a run here gives.
+
+    Each poll reads only the statuses (a big crawl's findings are loaded once, when it ends)."""
     import time
 
     from auditor.results import RunStatus
@@ -141,18 +143,26 @@ def _wait_for_runs(store: Any, ids: list[str], quiet: bool) -> int:
     pending, worst = list(ids), 0
     said: dict[str, str] = {}
     while pending:
+        statuses = store.run_statuses(pending)
         for run_id in pending[:]:
-            run = store.load_run(run_id)
-            status = str(run.status) if run is not None else "gone"
-            if not quiet and said.get(run_id) != status:
-                print(f"auditor: run {run_id}: {status}", file=sys.stderr)
-                said[run_id] = status
+            status = statuses.get(run_id)
+            shown = str(status) if status is not None else "gone"
+            if not quiet and said.get(run_id) != shown:
+                print(f"auditor: run {run_id}: {shown}", file=sys.stderr)
+                said[run_id] = shown
+            if status in (RunStatus.QUEUED, RunStatus.RUNNING):
+                continue
+            pending.remove(run_id)
+            run = store.load_run(run_id) if status is not None else None
             if run is None:
-                pending.remove(run_id)
                 worst = max(worst, int(ExitCode.INFRASTRUCTURE))
-            elif run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
-                pending.remove(run_id)
-                worst = max(worst, int(app.exit_code_for(run)))
+                continue
+            code = int(app.exit_code_for(run))
+            if run.status in (RunStatus.ERROR, RunStatus.INTERRUPTED):
+                # What went wrong inside auditor is in report.json, not in the store: a run that
+                # ended `error` without a failing check is still "could not check" (3), never 0.
+                code = max(code, int(ExitCode.INFRASTRUCTURE))
+            worst = max(worst, code)
         if pending:
             time.sleep(WAIT_POLL_S)
     return worst

@@ -157,6 +157,12 @@ class RunResources:
                     self._own_dir = None
 
 
+# Draws of a new run id when a drawn one is already recorded (ids are a second plus 16 random
+# bits: a burst of runs in one second can collide; 5 draws all colliding is about 1 in 10^14 for a
+# burst of 1,000 runs).
+ID_ATTEMPTS = 5
+
+
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique: 20261123-094500-3f2a."""
     now = now or datetime.now(UTC)
@@ -211,13 +217,13 @@ async def run_audit(settings: Settings, audit: str, opts: RunOptions | None = No
         ) from e
     if opts.recorder:
         # Before this, nothing is stored, so a failure here is a plain StoreError (exit 3).
-        for attempt in range(5):
+        for attempt in range(ID_ATTEMPTS):
             try:
                 await asyncio.to_thread(opts.recorder.start_run, run)
                 break
             except RunIdTaken:
                 # Runs started in one second can draw the same id; a drawn one is drawn again.
-                if opts.run_id is not None or attempt == 4:
+                if opts.run_id is not None or attempt == ID_ATTEMPTS - 1:
                     raise
                 run.id = new_run_id(started)
                 if opts.report_dir is None:  # the taken id's folder is the other run's: left alone

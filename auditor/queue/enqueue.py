@@ -30,10 +30,6 @@ RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "
 # How long connecting to the broker may take before a publish gives up.
 CONNECT_TIMEOUT_S = 5.0
 
-# Drawing a run id again after a collision: 5 draws of 16 bits within one second never all collide
-# in practice (a burst of 1,000 runs: about 1 in 10^14).
-ID_ATTEMPTS = 5
-
 _apps: dict[tuple[str, str, float], Any] = {}
 
 
@@ -106,7 +102,7 @@ def enqueue(
     Raises UsageError without a `[queue]` or for an unknown audit or site, and BrokerUnavailable
     when the broker did not take the task (the queued row is then removed: nothing was queued)."""
     from auditor.queue.state import QueueState
-    from auditor.runner import new_run_id
+    from auditor.runner import ID_ATTEMPTS, new_run_id
 
     queue = queue_config(settings)
     site = resolve_site(settings, audit, site)

@@ -135,7 +135,6 @@ class _Child:
         self._loop_thread.start()
         self.job: _Job | None = None
         self.deadline: float | None = None  # time.time() at which a running run is cancelled
-        self._lock = threading.Lock()
         self._done = threading.Event()
         self._beat_now = threading.Event()
         self._watch = threading.Thread(target=self._watch_loop, name="auditor-watch", daemon=True)
@@ -293,6 +292,7 @@ class _Child:
         )
 
     def _run(self, run_id: str, audit: str, site: str, trigger: str, queued_at: Any) -> str:
+        from auditor.app import describe_error
         from auditor.queue import metrics
 
         self.job = _Job(run_id, audit, site)
@@ -312,7 +312,7 @@ class _Child:
             except (concurrent.futures.CancelledError, asyncio.CancelledError):
                 run = self.store.load_run(run_id)
             except AuditorError as e:
-                run = self._record_error(run_id, audit, site, trigger, settings, started, _describe(e))
+                run = self._record_error(run_id, audit, site, trigger, settings, started, describe_error(e))
             except Exception as e:
                 log.error("run %s stopped on an internal error:\n%s", run_id, traceback.format_exc())
                 run = self._record_error(
@@ -414,22 +414,14 @@ class _Child:
         self.store.close()
 
 
-def _describe(e: AuditorError) -> str:
-    from auditor.app import describe_error
-
-    return describe_error(e)
-
-
 class _Main:
     """The worker's main process: its own heartbeat (state `main`), the reaping of lost workers'
     runs on every beat, the stop deadline for the children, the health port."""
 
-    def __init__(self, settings: Settings, queue: QueueConfig, store: Any, stop_file: Path) -> None:
+    def __init__(self, queue: QueueConfig, store: Any, stop_file: Path) -> None:
         from auditor.queue.state import QueueState
 
-        self.settings = settings
         self.queue = queue
-        self.store = store
         self.state = QueueState(store)
         self.stop_file = stop_file
         self.name = process_name()
@@ -527,18 +519,25 @@ def serve(
     processes = concurrency if concurrency is not None else (os.cpu_count() or 1)
     if processes < 1:
         raise UsageError(f"--concurrency {processes}: a worker needs at least one process")
-    store = open_store(settings, notice=log.warning)
-    store_url = store.url
-    stop_file = Path(tempfile.mkdtemp(prefix="auditor-worker-")) / "stop"
-    os.environ[STOP_FILE_ENV] = str(stop_file)
-    metrics_dir = metrics.prepare_multiprocess()
-    main = _Main(settings, queue, store, stop_file)
     health = None
     if health_port is not None:
         from auditor.ops.health import HealthServer
 
+        # First, so that a port in use is a clear error before anything is made to clean up
+        # (`main` is looked up only when a probe comes).
         health = HealthServer(health_port, health_host, alive=lambda: not main.stopping)
         health.start()
+    try:
+        store = open_store(settings, notice=log.warning)
+    except BaseException:
+        if health is not None:
+            health.stop()
+        raise
+    store_url = store.url
+    stop_file = Path(tempfile.mkdtemp(prefix="auditor-worker-")) / "stop"
+    os.environ[STOP_FILE_ENV] = str(stop_file)
+    metrics_dir = metrics.prepare_multiprocess()
+    main = _Main(queue, store, stop_file)
     config = _Config(config_path, settings)
 
     def child_init(**_: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -328,6 +328,14 @@ class Store(IncidentStore, MarkStore, HistoryStore):
                 )
                 for r in s.scalars(q)
             ]
+
+    def run_statuses(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        """The status of each of `run_ids` that is recorded (one query; nothing else is loaded)."""
+        if not run_ids:
+            return {}
+        q = select(RunRow.id, RunRow.status).where(RunRow.id.in_(list(run_ids)))
+        with self._session() as s:
+            return {rid: RunStatus(status) for rid, status in s.execute(q)}
 
     def run_ids_starting(self, prefix: str, limit: int = 11) -> list[str]:
         """The ids of recorded runs that start with `prefix`, newest first (`auditor show 2026`)."""

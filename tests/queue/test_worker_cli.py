@@ -19,6 +19,7 @@ import pytest
 from auditor.cli import main
 from auditor.queue.enqueue import enqueue
 from auditor.queue.state import QueueState
+from auditor.results import RunStatus
 from tests.queue.cluster import SlowSite, wait_for
 from tests.queue.conftest import free_port
 from tests.queue.test_enqueue import drain
@@ -156,6 +157,11 @@ def test_a_run_the_workers_config_no_longer_knows_ends_error_with_the_reason(clu
         report = json.loads((Path(run.report_dir) / "report.json").read_text(encoding="utf-8"))
         assert any("no audit named 'nightly'" in e for e in report["run"]["internal_errors"]), report
         assert "no audit named 'nightly'" in cluster.logs()
+        # `--wait` on it: "could not check" (3), though no check failed and the store has no reason.
+        from auditor.cli import _wait_for_runs
+
+        assert cluster.store.run_statuses([run_id, "no-such-run"]) == {run_id: RunStatus.ERROR}
+        assert _wait_for_runs(cluster.store, [run_id], quiet=True) == 3
         nxt = enqueue(cluster.settings, cluster.store, audit="weekly", trigger="test")
         wait_for("the next run", lambda: cluster.status(nxt) == "pass", logs=cluster.logs)
     finally:
