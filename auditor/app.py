@@ -134,6 +134,9 @@ class Overrides:
     # never a crawl, an ad-hoc scenario run, the demo or a gate (a preview must not page anyone).
     alerts: bool = False
     write_reports: bool = True
+    # Record the run in the database (`auditor crawl --no-database` turns it off: nothing is
+    # recorded, the reports have no history, and SQLAlchemy is never imported).
+    record: bool = True
     rerun_failed: bool = False
     time_budget_s: float | None = None
 
@@ -236,9 +239,12 @@ async def run_audit_async(
 
     settings = for_site(settings, audit, site)
     settings = select_checks(settings, audit, overrides.checks)
+    if overrides.alerts and not overrides.record:
+        # Alerts need the run's history (what is new, what resolved): a door that alerts records.
+        raise UsageError("alerts need a recorded run: a run that records nothing cannot alert")
     redact_logs(settings)
     own = store is None
-    if store is None:
+    if store is None and overrides.record:
         store = await asyncio.to_thread(open_store, settings, overrides.database_url)
     try:
         opts = RunOptions(
@@ -254,10 +260,10 @@ async def run_audit_async(
             browser=browser,
         )
         run = await run_audit(settings, audit, opts)
-        if overrides.alerts:
+        if overrides.alerts and store is not None:
             await asyncio.to_thread(alert, store, run, settings)
     finally:
-        if own:
+        if own and store is not None:
             store.close()
     return run
 
@@ -302,9 +308,11 @@ def run_in_terminal(
     checks: Sequence[str] = (),
     summary_to: Any = None,
     site: str | None = None,
+    record: bool = True,
 ) -> tuple[RunResult, ExitCode]:
     """A run for a door with a terminal (the CLI, the demo): the progress display on stderr (none
-    when `quiet`), then the summary on stdout (or `summary_to`)."""
+    when `quiet`), then the summary on stdout (or `summary_to`). `record` False: nothing is
+    written to the database (`Overrides.record`)."""
     from auditor import progress
 
     run, code = run_audit_now(
@@ -317,6 +325,7 @@ def run_in_terminal(
             database_url=database_url,
             checks=tuple(checks),
             alerts=alerts,
+            record=record,
         ),
         progress=None if quiet else progress.for_stream(),
         site=site,

@@ -254,6 +254,10 @@ def crawl_output(run: RunResult, fmt: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    if args.no_database and args.database_url:
+        raise UsageError(
+            "--no-database records nothing, so --database-url has nothing to do; give one of them"
+        )
     site: dict[str, Any] = {
         "headers": _pairs(args.header, ":", "--header"),
         "cookies": _pairs(args.cookie, "=", "--cookie"),
@@ -277,6 +281,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         quiet=args.quiet,
         summary_to=sys.stderr if to_stdout else None,
+        record=not args.no_database,
     )
     if args.output:
         path = Path(args.output)
@@ -799,6 +804,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", metavar="FILE", help="write the --format output to FILE instead of stdout")
     _add_run_flags(p)
+    p.add_argument(
+        "--no-database",
+        action="store_true",
+        help="record nothing: no database is opened or created, the reports have no history and "
+        "`auditor show` cannot find the run (a one-off check, a CI job); starts faster",
+    )
     p.set_defaults(func=cmd_crawl)
 
     p = _command(

@@ -6,7 +6,7 @@ engine); this module is its options and its registration.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,8 +15,6 @@ from auditor.check import Check, CheckContext
 from auditor.config import DEFAULT_USER_AGENT, CrawlLimits, Regexes
 from auditor.crawl.engine import Crawl
 from auditor.crawl.fetch import MAX_HOPS
-from auditor.crawl.render import RenderSettings
-from auditor.crawl.render_hook import RenderHook
 from auditor.crawl.urls import host_of, normalise
 from auditor.crawl.verdict import CHAIN_HOPS
 from auditor.crawl.wire import AiohttpWire
@@ -24,6 +22,10 @@ from auditor.errors import InfrastructureError
 from auditor.http import build_session
 from auditor.registry import register
 from auditor.results import CheckResult, Status
+
+if TYPE_CHECKING:  # `render = true` only: an HTTP crawl never loads the rendering machinery
+    from auditor.crawl.render import RenderSettings
+    from auditor.crawl.render_hook import RenderHook
 
 
 class CrawlOptions(BaseModel):
@@ -109,6 +111,8 @@ class CrawlCheck(Check[CrawlOptions]):
                 else:
                     own_browser = SharedBrowser()
                     browser = await own_browser.get()
+                from auditor.crawl.render_hook import RenderHook
+
                 hook = RenderHook(browser, self._render_settings(ctx), opts.render_concurrency)
             except InfrastructureError as e:
                 no_browser = str(e)
@@ -131,6 +135,8 @@ class CrawlCheck(Check[CrawlOptions]):
         return result
 
     def _render_settings(self, ctx: CheckContext) -> RenderSettings:
+        from auditor.crawl.render import RenderSettings
+
         opts = self.options
         headers = dict(ctx.site.headers)
         if ctx.site.cookies:

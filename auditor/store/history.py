@@ -14,13 +14,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Protocol
 
 from auditor.results import RunResult, RunStatus, Status
-from auditor.store.models import CheckRow, FindingRow, RunRow
+
+if TYPE_CHECKING:  # the queries import SQLAlchemy when they run: the data types need none of it
+    from sqlalchemy.orm import Session, sessionmaker
 
 # Runs of an audit that the report reads (and charts, with the run itself).
 WINDOW = 30
@@ -99,6 +98,10 @@ class HistoryStore:
 
 
 def _history(s: Session, run: RunResult) -> History:
+    from sqlalchemy import select
+
+    from auditor.store.models import CheckRow, FindingRow, RunRow
+
     rows = s.execute(
         select(RunRow.id, RunRow.status, RunRow.started_at, RunRow.finished_at, RunRow.report_dir)
         .where(
@@ -167,6 +170,10 @@ def _streak_start(
 
 
 def _first_seen(s: Session, audit: str, keys: list[Key], before: datetime) -> Iterator[tuple[Key, datetime]]:
+    from sqlalchemy import func, select
+
+    from auditor.store.models import FindingRow, RunRow
+
     wanted = set(keys)
     for chunk in _chunks(sorted({fp for _, fp in wanted})):
         q = (
@@ -189,6 +196,10 @@ def _gone(
 ) -> list[Resolved]:
     """What this run's completed checks no longer report, of what each reported the last time it
     completed (a crawl that errored last night resolves nothing, and hides nothing)."""
+    from sqlalchemy import select
+
+    from auditor.store.models import FindingRow
+
     last: dict[str, str] = {}
     for c in run.checks:
         if c.derived_status() in _COMPLETED:

@@ -14,8 +14,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -254,8 +252,15 @@ def _lock_cursor(s: Session, audit: str, site: str) -> AlertCursorRow:
     """
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        s.execute(insert(AlertCursorRow).values(audit=audit, site=site).on_conflict_do_nothing())
+        # Imported here: a SQLite run should not pay for loading the PostgreSQL dialect.
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            s.execute(sqlite_insert(AlertCursorRow).values(audit=audit, site=site).on_conflict_do_nothing())
+        else:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            s.execute(pg_insert(AlertCursorRow).values(audit=audit, site=site).on_conflict_do_nothing())
     elif s.get(AlertCursorRow, (audit, site)) is None:
         try:
             with s.begin_nested():

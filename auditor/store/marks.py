@@ -24,15 +24,15 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
-
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor.errors import StoreError
 from auditor.results import CheckResult, Status
-from auditor.store.models import PaymentMarkRow
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the methods that use it: see auditor.store
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from auditor.store.models import PaymentMarkRow
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,10 @@ class MarkStore:
     def record_payment_mark(self, mark: PaymentMark) -> PaymentMark:
         """Write `mark` and commit it; returns it with its id. A failure is a `StoreError`: the
         caller must not submit the payment then (nothing would stop a second one)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from auditor.store.models import PaymentMarkRow
+
         row = PaymentMarkRow(
             run_id=mark.run_id,
             check=mark.check,
@@ -110,6 +114,10 @@ class MarkStore:
 
     def marks_for_run(self, run_id: str, check: str | None = None) -> list[PaymentMark]:
         """Every payment mark of run `run_id` (of one check, if given), oldest first."""
+        from sqlalchemy import select
+
+        from auditor.store.models import PaymentMarkRow
+
         q = select(PaymentMarkRow).where(PaymentMarkRow.run_id == run_id)
         if check is not None:
             q = q.where(PaymentMarkRow.check == check)
