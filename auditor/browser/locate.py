@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,12 @@ class BrowserLocation:
 
 
 def playwright_chromium() -> str | None:
-    """The path of Playwright's bundled Chromium, if it has been installed."""
+    """The path of Playwright's bundled Chromium, if it has been installed.
+
+    This starts Playwright's driver (a Node process, about 0.4 s) just to ask it. A caller with a
+    driver running already asks that one instead (`find_chromium(own=...)`, as
+    `auditor.browser.launch` does). Inside a running asyncio loop the sync API cannot start: the
+    answer is then None, as when the driver cannot start at all."""
     try:
         from playwright.sync_api import sync_playwright
 
@@ -50,22 +56,41 @@ def playwright_chromium() -> str | None:
     except Exception:
         # The driver itself can fail to start (no node binary for this platform): no browser then.
         return None
+    return installed(path)
+
+
+def installed(path: str | None) -> str | None:
+    """`path` (Playwright's idea of where its Chromium is) if that file exists."""
     return path if path and Path(path).is_file() else None
 
 
-def find_chromium(configured: str | None = None) -> BrowserLocation:
-    """The Chromium to launch; raises BrowserNotFound with what to install."""
+def configured_chromium(configured: str | None = None) -> BrowserLocation | None:
+    """The browser set by `configured` or $AUDITOR_CHROMIUM; None when neither is set. Raises
+    BrowserNotFound when the one set does not exist (no fallback: the setting was meant)."""
     configured = configured or os.environ.get("AUDITOR_CHROMIUM") or None
-    if configured:
-        path = shutil.which(configured) or (configured if Path(configured).is_file() else None)
-        if path is None:
-            raise BrowserNotFound(
-                f"the configured browser {configured!r} does not exist or is not executable.\n{INSTALL_HINT}"
-            )
-        return BrowserLocation(path, "configured")
-    own = playwright_chromium()
-    if own:
-        return BrowserLocation(own, "playwright")
+    if not configured:
+        return None
+    path = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+    if path is None:
+        raise BrowserNotFound(
+            f"the configured browser {configured!r} does not exist or is not executable.\n{INSTALL_HINT}"
+        )
+    return BrowserLocation(path, "configured")
+
+
+def find_chromium(
+    configured: str | None = None, *, own: Callable[[], str | None] = playwright_chromium
+) -> BrowserLocation:
+    """The Chromium to launch; raises BrowserNotFound with what to install.
+
+    `own()` says where Playwright's own Chromium is, None when it is not installed; by default a
+    driver is started to ask (`playwright_chromium`)."""
+    location = configured_chromium(configured)
+    if location is not None:
+        return location
+    own_path = own()
+    if own_path:
+        return BrowserLocation(own_path, "playwright")
     for name in SYSTEM_NAMES:
         path = shutil.which(name)
         if path:
