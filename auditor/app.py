@@ -235,6 +235,9 @@ async def run_audit_async(
     before it starts (no such audit or check, a store that cannot be opened); anything after is
     in the returned run (`exit_code_for`). `browser`: a `SharedBrowser` the caller keeps open
     across runs (a queue worker's), used instead of launching one for this run."""
+    from auditor.http import preload_tls
+
+    preload_tls()  # the CA bundle loads on another core while the checks are imported
     from auditor.runner import RunOptions, run_audit
 
     settings = for_site(settings, audit, site)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING
@@ -62,11 +63,26 @@ def site_headers(hosts: Mapping[str, HostConfig], url: str) -> dict[str, str] | 
     return out
 
 
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    """One verifying SSL context for every client: loading the CA bundle takes ~30 ms each time.
+_TLS_LOCK = threading.Lock()
 
-    What `httpx.create_ssl_context()` makes (SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
+
+def preload_tls() -> None:
+    """Start building the SSL context in a thread, so it is ready when the first client is built.
+
+    Loading the CA bundle is ~30-50 ms of OpenSSL work that runs without the GIL: a run calls this
+    before it imports its checks, and the bundle loads on the other core meanwhile."""
+    threading.Thread(target=_ssl_context, name="auditor-tls-preload", daemon=True).start()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every client (built once; a caller waits for a preload)."""
+    with _TLS_LOCK:
+        return _build_ssl_context()
+
+
+@cache
+def _build_ssl_context() -> ssl.SSLContext:
+    """What `httpx.create_ssl_context()` makes (SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
     bundle), without importing httpx for a crawl that only uses aiohttp."""
     if os.environ.get("SSL_CERT_FILE"):
         return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])

@@ -106,6 +106,8 @@ class AiohttpWire:
                 return answer
         except (TimeoutError, WireError):
             raise
+        except aiohttp.ClientConnectorCertificateError as e:
+            raise WireError(_certificate_problem(e.certificate_error)) from e
         except aiohttp.ClientConnectorError as e:
             raise WireError(f"could not connect: {e.os_error or e}") from e
         except aiohttp.ClientResponseError as e:
@@ -122,6 +124,15 @@ class AiohttpWire:
         except (aiohttp.ClientError, ValueError) as e:
             # ValueError: a URL nothing can build a request for (an invalid IPv6 host...).
             raise WireError(_first_line(str(e)) or type(e).__name__) from e
+
+
+def _certificate_problem(error: BaseException) -> str:
+    """What a customer's browser would say of a certificate that does not verify, in words."""
+    why = getattr(error, "verify_message", None) or _first_line(str(error)) or type(error).__name__
+    return (
+        f"the site's TLS certificate is not trusted ({why}): a browser shows a security warning "
+        "instead of the page. A private CA? Set SSL_CERT_FILE to its certificate"
+    )
 
 
 class HttpxWire:
