@@ -2,8 +2,10 @@
 
 The page has no links, so the figure is interpreter start, imports, a new SQLite database, the
 crawl of one page and every report. Runs are sequential; the minimum and median are printed with
-the load average (the machine may be shared). Also prints the slowest imports of `auditor.cli`
-(minimum over the runs of `python -X importtime`).
+the load average (the machine may be shared). The same crawl with `--no-database` (nothing
+recorded, SQLAlchemy never loaded) is timed too, interleaved with the default one, so the cost of
+recording shows on its own. Also prints the slowest imports of `auditor.cli` (minimum over the
+runs of `python -X importtime`).
 
 Usage: python bench/crawl/startup.py [--repeat 15] [--imports 0]
 """
@@ -49,25 +51,26 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-CPU: list[float] = []  # CPU seconds (user + system) of each crawl, less sensitive to a shared machine
+# CPU seconds (user + system) of each crawl per mode, less sensitive to a shared machine.
+CPU: dict[str, list[float]] = {"database": [], "no-database": []}
 
 
-def time_crawls(url: str, repeat: int) -> list[float]:
-    """Wall time of `repeat` runs of `auditor crawl url`, each with a new database and report folder."""
-    walls = []
+def time_crawls(url: str, repeat: int) -> dict[str, list[float]]:
+    """Wall times of `repeat` runs of `auditor crawl url` in each mode, interleaved: with a new
+    SQLite database each time, and with `--no-database`; each with a new report folder."""
+    walls: dict[str, list[float]] = {mode: [] for mode in CPU}
     with tempfile.TemporaryDirectory(prefix="auditor-startup-") as tmp:
         for i in range(repeat):
-            out = Path(tmp) / str(i)
-            argv = [
-                str(AUDITOR), "crawl", url, "--quiet", "--report-dir", str(out),
-                "--database-url", f"sqlite:///{out}.db",
-            ]  # fmt: skip
-            started, cpu = time.perf_counter(), _children_cpu()
-            proc = subprocess.run(argv, capture_output=True, cwd=tmp)
-            walls.append(time.perf_counter() - started)
-            CPU.append(_children_cpu() - cpu)
-            if proc.returncode != 0:
-                sys.exit(f"auditor crawl failed (exit {proc.returncode}):\n{proc.stderr.decode()}")
+            for mode in CPU:
+                out = Path(tmp) / f"{mode}-{i}"
+                store = ["--database-url", f"sqlite:///{out}.db"] if mode == "database" else ["--no-database"]
+                argv = [str(AUDITOR), "crawl", url, "--quiet", "--report-dir", str(out), *store]
+                started, cpu = time.perf_counter(), _children_cpu()
+                proc = subprocess.run(argv, capture_output=True, cwd=tmp)
+                walls[mode].append(time.perf_counter() - started)
+                CPU[mode].append(_children_cpu() - cpu)
+                if proc.returncode != 0:
+                    sys.exit(f"auditor crawl failed (exit {proc.returncode}):\n{proc.stderr.decode()}")
     return walls
 
 
@@ -98,11 +101,15 @@ def main() -> int:
         walls = time_crawls(url, max(1, args.repeat))
     finally:
         server.shutdown()
-    med, best = statistics.median(walls), min(walls)
-    verdict = "met" if med <= TARGET_S else "NOT met"
-    print(f"auditor crawl, one page: median {med:.3f} s, min {best:.3f} s over {len(walls)} runs "
-          f"(target {TARGET_S} s: {verdict}); load average {load}")  # fmt: skip
-    print(f"CPU (user + system) of one crawl: median {statistics.median(CPU):.3f} s, min {min(CPU):.3f} s")
+    for mode, times in walls.items():
+        med, best = statistics.median(times), min(times)
+        verdict = "met" if med <= TARGET_S else "NOT met"
+        name = "auditor crawl" if mode == "database" else "auditor crawl --no-database"
+        print(f"{name}, one page: median {med:.3f} s, min {best:.3f} s over {len(times)} runs "
+              f"(target {TARGET_S} s: {verdict}); load average {load}")  # fmt: skip
+        cpu = CPU[mode]
+        med_cpu, min_cpu = statistics.median(cpu), min(cpu)
+        print(f"  CPU (user + system) of one crawl: median {med_cpu:.3f} s, min {min_cpu:.3f} s")
     base = min(time_crawls_python(args.repeat))
     print(f"bare interpreter (python -c pass): min {base:.3f} s")
     if args.imports:
