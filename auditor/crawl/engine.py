@@ -262,9 +262,6 @@ class Crawl:
             if out.truncated:
                 self.stats["truncated_pages"] += 1
             t.final = out.final_url
-            if self.use_sitemap:
-                sig = indexing.signals(out.body, out.headers, out.final_url or t.url)
-                t.canonical, t.indexable = sig.canonical, not (sig.noindex or sig.form)
             body, pages = out.body, self.stats["pages"]
             self._parse(t, out)
             if self.page_hook is not None and self.stats["pages"] > pages:
@@ -290,8 +287,13 @@ class Crawl:
             return
         self.stats["pages"] += 1
         t.page = out.status == 200 and not out.chain
-        page = extract(out.body, out.content_type, targets=self.fragments)
+        index_url = page_url if self.use_sitemap else None
+        page = extract(
+            out.body, out.content_type, targets=self.fragments, index_url=index_url, headers=out.headers
+        )
         out.body = None
+        if page.signals is not None:
+            t.canonical, t.indexable = page.signals.canonical, not (page.signals.noindex or page.signals.form)
         if self.fragments:
             self.ids[t.url] = page.ids
             self.ids[page_url] = page.ids

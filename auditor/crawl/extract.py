@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
+from auditor.crawl import indexing
 from auditor.crawl.css import css_links
 from auditor.crawl.urls import MalformedURL, resolve
 
@@ -61,6 +62,8 @@ class Page:
     base: str | None = None
     # The Python codec the page was decoded with: a link's query is percent-encoded in it.
     encoding: str = "utf-8"
+    # Whether it is meant to be indexed, and its canonical: asked for with `index_url`.
+    signals: indexing.Signals | None = None
 
 
 def decode(body: bytes, content_type: str) -> str:
@@ -99,11 +102,23 @@ def refresh_target(content: str) -> str | None:
     return url or None
 
 
-def extract(body: bytes, content_type: str = "", *, targets: bool = True) -> Page:
-    """Parse `body` and return its links (raw href, element) and, if `targets`, its ids/names."""
+def extract(
+    body: bytes,
+    content_type: str = "",
+    *,
+    targets: bool = True,
+    index_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Page:
+    """Parse `body` and return its links (raw href, element) and, if `targets`, its ids/names.
+
+    `index_url`: also read the page's indexing signals (`auditor.crawl.indexing`), as if it were
+    at that URL, from the same tree; `headers` are its response headers (X-Robots-Tag)."""
     text, encoding = decode_page(body, content_type)
     tree = LexborHTMLParser(text)
     page = Page(encoding=encoding)
+    if index_url is not None:
+        page.signals = indexing.signals_of(tree, body, headers or {}, index_url)
     out = page.links
     base_seen = False
     for node in tree.css(_LINKS):

@@ -15,7 +15,8 @@ One page, several URLs: `/` and `/index.html` (and `index.htm`, `index.php`, `de
 are one page; so are URLs that end at the same final URL or declare the same canonical. `page_key`
 gives the spelling they share.
 
-Only the `<head>` is parsed for the canonical and robots signals (cheap); the body is parsed only
+A page the crawl parses for its links gives these signals from the same tree (one parse a page);
+otherwise only the `<head>` is parsed for the canonical and robots signals, and the body only
 when it holds a POST form at all (a byte search decides).
 """
 
@@ -49,21 +50,37 @@ def page_key(url: str) -> str:
 
 
 def signals(body: bytes, headers: dict[str, str], page_url: str) -> Signals:
-    """The canonical URL (normalised, "" when none or unusable), noindex and form-page signals."""
-    noindex = _says_noindex(headers.get("x-robots-tag", ""), header=True)
+    """The canonical URL (normalised, "" when none or unusable), noindex and form-page signals.
+
+    Parses the `<head>` alone; a page the crawl parses anyway gets them from its tree
+    (`signals_of`, through `auditor.crawl.extract.extract(..., index_url=...)`)."""
     end = _HEAD_END.search(body)
     head = LexborHTMLParser(body[: end.start()] if end else body[:65536])
+    return signals_of(head, body, headers, page_url, whole=False)
+
+
+def signals_of(
+    tree: LexborHTMLParser, body: bytes, headers: dict[str, str], page_url: str, *, whole: bool = True
+) -> Signals:
+    """`signals` from a parsed page: the canonical and robots signals of its `<head>`. `whole`
+    False: `tree` is the head alone, so the body is parsed if it has a POST form.
+
+    An element a browser moves out of the head (after a stray `<div>` there, say) is in the body
+    of the tree, and is not read: search engines ignore a canonical or robots tag in the body."""
+    noindex = _says_noindex(headers.get("x-robots-tag", ""), header=True)
+    head = tree.head
     canonical = ""
-    for node in head.css("link[rel][href]"):
-        rel = (node.attributes.get("rel") or "").lower().split()
-        if "canonical" in rel:
-            canonical = _absolute(page_url, node.attributes.get("href") or "")
-            break
-    for node in head.css("meta[name][content]"):
-        name = (node.attributes.get("name") or "").strip().lower()
-        if name in _ROBOT_NAMES and _says_noindex(node.attributes.get("content") or "", header=False):
-            noindex = True
-    return Signals(canonical=canonical, noindex=noindex, form=_is_form_page(body))
+    if head is not None:
+        for node in head.css("link[rel][href]"):
+            rel = (node.attributes.get("rel") or "").lower().split()
+            if "canonical" in rel:
+                canonical = _absolute(page_url, node.attributes.get("href") or "")
+                break
+        for node in head.css("meta[name][content]"):
+            name = (node.attributes.get("name") or "").strip().lower()
+            if name in _ROBOT_NAMES and _says_noindex(node.attributes.get("content") or "", header=False):
+                noindex = True
+    return Signals(canonical=canonical, noindex=noindex, form=_is_form_page(body, tree if whole else None))
 
 
 def _says_noindex(value: str, *, header: bool) -> bool:
@@ -83,10 +100,10 @@ def _absolute(page_url: str, href: str) -> str:
     return url if url.startswith(("http://", "https://")) else ""
 
 
-def _is_form_page(body: bytes) -> bool:
+def _is_form_page(body: bytes, parsed: LexborHTMLParser | None = None) -> bool:
     if not _POST_FORM.search(body):
         return False
-    tree = LexborHTMLParser(body)
+    tree = parsed if parsed is not None else LexborHTMLParser(body)
     main = tree.css_first("main") or tree.body
     if main is None:
         return False
