@@ -71,10 +71,10 @@ def preload_tls() -> None:
 
     Loading the CA bundle is ~30-50 ms of OpenSSL work that runs without the GIL: a run calls this
     before it imports its checks, and the bundle loads on the other core meanwhile."""
-    threading.Thread(target=_ssl_context, name="auditor-tls-preload", daemon=True).start()
+    threading.Thread(target=tls_context, name="auditor-tls-preload", daemon=True).start()
 
 
-def _ssl_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying SSL context for every client (built once; a caller waits for a preload)."""
     with _TLS_LOCK:
         return _build_ssl_context()
@@ -118,15 +118,15 @@ def build_client(
         event_hooks={"request": [_host_hook(site.host_settings())]},
         transport=transport,
         trust_env=False,
-        verify=_ssl_context(),
+        verify=tls_context(),
     )
 
 
 def build_session(site: SiteConfig, limits: CrawlLimits | None = None) -> aiohttp.ClientSession:
     """An aiohttp session for crawling `site`: one keep-alive pool of `concurrency` connections
-    (per-host limits are the crawler's own), the user agent, TLS verified with the same CA bundle
-    as httpx, a total timeout per request. Redirects are never followed: pass allow_redirects=False
-    and attach `site_headers` per request.
+    (per-host limits are the crawler's own), the user agent, a total timeout per request. TLS is
+    verified with the same CA bundle as httpx when each https request passes `ssl=tls_context()`.
+    Redirects are never followed: pass allow_redirects=False and attach `site_headers` per request.
 
     Must be called inside a running event loop; close it with `async with` or `await .close()`.
     """
@@ -135,9 +135,9 @@ def build_session(site: SiteConfig, limits: CrawlLimits | None = None) -> aiohtt
     lim = limits or site.crawl
     return aiohttp.ClientSession(
         headers={"User-Agent": site.user_agent, "Accept-Language": "en;q=0.9, *;q=0.5"},
-        connector=aiohttp.TCPConnector(
-            limit=lim.concurrency, limit_per_host=0, keepalive_timeout=30, ssl=_ssl_context()
-        ),
+        # No ssl= here: `auditor.crawl.wire` passes `tls_context()` with each https request, so a
+        # crawl of an http:// site never waits for the CA bundle.
+        connector=aiohttp.TCPConnector(limit=lim.concurrency, limit_per_host=0, keepalive_timeout=30),
         timeout=aiohttp.ClientTimeout(total=lim.request_timeout_s),
         # unsafe: keep cookies a site on an IP address sets too (httpx's jar does; aiohttp's skips them).
         cookie_jar=aiohttp.CookieJar(unsafe=True),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import aiohttp
 from yarl import URL
 
-from auditor.http import site_headers
+from auditor.http import site_headers, tls_context
 
 if TYPE_CHECKING:
     import httpx
@@ -87,8 +87,9 @@ class AiohttpWire:
         try:
             # encoded=True: the URL is already serialised as a browser sends it; yarl must not requote it.
             target = URL(url, encoded=True)
+            tls = tls_context() if url.startswith("https:") else True
             async with self.session.request(
-                method, target, headers=site_headers(self.hosts, url), allow_redirects=False
+                method, target, headers=site_headers(self.hosts, url), allow_redirects=False, ssl=tls
             ) as resp:
                 status = resp.status
                 if status < 200:
