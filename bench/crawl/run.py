@@ -3,8 +3,10 @@
 Generates seeded sites (see generate.py), serves each with nginx on 127.0.0.1, crawls it
 internal-only with each tool and prints wall time, pages/s, peak RSS and how many of the
 planted dead links and missing fragments each tool found, then auditor's start-up cost and its
-speed ratios against the targets. Every measurement is run ``--repeat`` times (tools interleaved,
-so a change in the machine's load hits them alike) and the median is shown. Reference tools are
+speed ratios against the targets; auditor also runs with `--no-database` (recording nothing, as
+the reference tools do), so the cost of recording shows beside it. Every measurement is run
+``--repeat`` times (tools interleaved, so a change in the machine's load hits them alike) and the
+median is shown. Reference tools are
 installed on first use into bench/.cache (npm and a separate venv), never by ``make test``.
 
 Usage: python bench/crawl/run.py [--sizes 1000,10000] [--linkchecker-pages 1000] [--repeat 3]
@@ -38,6 +40,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CACHE = HERE.parent / ".cache"
 NGINX = Path("/usr/sbin/nginx")
+# The same crawl recording nothing (`auditor crawl --no-database`): what the database costs.
+NO_DB = "auditor --no-database"
 NGINX_CONF = HERE / "nginx.conf.template"
 LINKINATOR = CACHE / "node_modules" / ".bin" / "linkinator"
 LINKCHECKER_VENV = CACHE / "venv-linkchecker"
@@ -247,10 +251,11 @@ def ensure_linkchecker() -> None:
         subprocess.run([str(LINKCHECKER_VENV / "bin" / "pip"), "install", "-q", "linkchecker"], check=True)
 
 
-def run_auditor(url: str, pages: int, work: Path, concurrency: int) -> Measurement:
-    """Crawl with auditor and score its report.json."""
-    out = work / "auditor"
-    m = _auditor(url, out, ["--max-pages", str(pages * 2)], concurrency, "auditor", pages)
+def run_auditor(url: str, pages: int, work: Path, concurrency: int, *, record: bool = True) -> Measurement:
+    """Crawl with auditor and score its report.json; `record` False: with `--no-database`."""
+    out = work / ("auditor" if record else "auditor-no-db")
+    tool = "auditor" if record else NO_DB
+    m = _auditor(url, out, ["--max-pages", str(pages * 2)], concurrency, tool, pages, record=record)
     if m.error:
         return m
     report = out / "report.json"
@@ -260,13 +265,16 @@ def run_auditor(url: str, pages: int, work: Path, concurrency: int) -> Measureme
     return m
 
 
-def _auditor(url: str, out: Path, extra: list[str], concurrency: int, tool: str, pages: int) -> Measurement:
-    """One `auditor crawl` in a fresh process, with a new database and report folder."""
+def _auditor(
+    url: str, out: Path, extra: list[str], concurrency: int, tool: str, pages: int, *, record: bool = True
+) -> Measurement:
+    """One `auditor crawl` in a fresh process, with a new database (or none) and report folder."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    store = ["--database-url", f"sqlite:///{out}/bench.db"] if record else ["--no-database"]
     argv = [
         str(AUDITOR), "crawl", url, "--no-external", "--ignore-robots", "--quiet",
-        "--report-dir", str(out), "--database-url", f"sqlite:///{out}/bench.db",
+        "--report-dir", str(out), *store,
         "--concurrency", str(concurrency), "--per-host", str(concurrency), *extra,
     ]  # fmt: skip
     m = measure(tool, pages, argv, out / "log.txt")
@@ -351,7 +359,7 @@ def median(runs: list[Measurement]) -> Measurement:
 
 def print_table(rows: list[Measurement]) -> None:
     """Print one line per tool and size."""
-    row = "{:<12}{:>7}{:>9}{:>9}{:>9}{:>10}{:>9}{:>9}  {}"
+    row = "{:<22}{:>7}{:>9}{:>9}{:>9}{:>10}{:>9}{:>9}  {}"
     head = row.format("tool", "pages", "wall s", "pages/s", "peak MB", "dead", "frags", "false +", "note")
     print(head)
     print("-" * len(head))
@@ -374,9 +382,9 @@ def find(rows: list[Measurement], tool: str, pages: int) -> Measurement | None:
     return next((m for m in rows if m.tool == tool and m.pages == pages and not m.error), None)
 
 
-def ratio(rows: list[Measurement], pages: int, other: str) -> float | None:
+def ratio(rows: list[Measurement], pages: int, other: str, mine_tool: str = "auditor") -> float | None:
     """How many times faster auditor was than ``other`` at ``pages`` (None: not measured)."""
-    mine, theirs = find(rows, "auditor", pages), find(rows, other, pages)
+    mine, theirs = find(rows, mine_tool, pages), find(rows, other, pages)
     if not mine or not theirs:
         return None
     return theirs.wall_s / mine.wall_s
@@ -395,6 +403,9 @@ def print_targets(
             f"auditor vs {other:<11} at {pages - 1:>6} pages: {shown:>6} faster "
             f"(target {target:g}x) {verdict}"
         )
+        plain = ratio(rows, pages, other, NO_DB)
+        if plain is not None:
+            print(f"  ({NO_DB}, recording nothing: {plain:.1f}x)")
     if startup is not None and not startup.error:
         verdict = "met" if startup.wall_s <= STARTUP_TARGET_S else "NOT met"
         print(
@@ -513,6 +524,12 @@ def main() -> int:
             if not args.skip_auditor:
                 tools.append(
                     ("auditor", lambda u, w=work, n=pages: run_auditor(u, n + 1, w, args.concurrency))
+                )
+                tools.append(
+                    (
+                        NO_DB,
+                        lambda u, w=work, n=pages: run_auditor(u, n + 1, w, args.concurrency, record=False),
+                    )
                 )
             if not args.skip_linkinator and pages in sizes:
                 tools.append(
