@@ -3,7 +3,8 @@
 # when no browser is found.
 
 PYTHON ?= python3
-# pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=0` runs in one process).
+# pytest-xdist workers: `auto` is two per core (tests/conftest.py: the suite mostly waits on
+# servers, workers and Chromium); `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin

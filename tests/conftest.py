@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -25,56 +26,74 @@ settings.load_profile("auditor")
 
 SPREAD = frozenset({"tests/test_demo_audit.py", "tests/gate/test_gate.py"})
 
-# Slowest first, by the total time of the module's tests (setup included) on 2 busy cores. A module
-# not named here runs after these, in collection order; a stale entry only orders less well.
+# Modules whose one module-scoped fixture is parametrized over the databases: handed out a database
+# at a time (its server started once on each worker that gets a database), as two units of work.
+BY_DATABASE = frozenset({"tests/web/test_openapi.py"})
+
+# Slowest first, by the total time of the module's tests (setup included) on 2 busy cores; a SPREAD
+# module where its slowest test would be. A module not named here runs after these, in collection
+# order; a stale entry only orders less well. (`pytest -n 2 --durations=0 -p no:randomly`, summed.)
 SLOWEST_FIRST = (
+    "tests/queue/test_state.py",
+    "tests/web/test_dashboard.py",
     "tests/queue/test_guarantees.py",
     "tests/queue/test_scheduler_queue.py",
-    "tests/test_demo_audit.py",
-    "tests/checks_email/test_flows_against_the_demo_shop.py",
-    "tests/web/test_dashboard.py",
-    "tests/web/test_openapi.py",
-    "tests/checks_login/test_login_and_delivery.py",
-    "tests/gate/test_gate.py",
-    "tests/campaign/test_demo_campaign.py",
-    "tests/demo/variants/test_variants.py",
-    "tests/payment/test_ledger_shapes.py",
-    "tests/campaign/test_command.py",
-    "tests/payment/test_payment_in_chromium.py",
-    "tests/scenarios/test_examples.py",
-    "tests/test_wheel.py",
-    "tests/mail/test_sink.py",
-    "tests/web/test_api.py",
-    "tests/render/test_demo.py",
     "tests/test_cli_conventions.py",
-    "tests/scenarios/test_run.py",
-    "tests/mail/test_wait.py",
-    "tests/queue/test_state.py",
-    "tests/demo/test_browser.py",
+    "tests/demo/variants/test_variants.py",
+    "tests/scenarios/test_examples.py",
+    "tests/campaign/test_command.py",
+    "tests/web/test_openapi.py",
     "tests/scenarios/test_cli.py",
-    "tests/gate/test_payment_mark.py",
-    "tests/demo/test_links.py",
     "tests/queue/test_worker_cli.py",
-    "tests/test_docs.py",
-    "tests/alerts/test_process.py",
-    "tests/web/test_metrics.py",
-    "tests/checks_login/test_staging_gate.py",
+    "tests/test_wheel.py",
+    "tests/checks_email/test_flows_against_the_demo_shop.py",
+    "tests/campaign/test_demo_campaign.py",
+    "tests/render/test_demo.py",
+    "tests/mail/test_sink.py",
+    "tests/scenarios/test_run.py",
+    "tests/checks_login/test_login_and_delivery.py",
+    "tests/payment/test_payment_in_chromium.py",
+    "tests/payment/test_ledger_shapes.py",
     "tests/web/test_auth.py",
     "tests/scenarios/test_evidence_secrets.py",
+    "tests/test_demo_audit.py",
+    "tests/gate/test_gate.py",
+    "tests/gate/test_payment_mark.py",
+    "tests/web/test_queries.py",
+    "tests/web/test_dashboard_postgres.py",
+    "tests/demo/test_links.py",
+    "tests/alerts/test_process.py",
     "tests/test_cli.py",
-    "tests/payment/test_amounts.py",
-    "tests/report/test_history.py",
-    "tests/test_hostile_pipeline.py",
-    "tests/gate/test_init_demo.py",
-    "tests/mail/test_email_refused.py",
-    "tests/gate/test_rerun.py",
+    "tests/store/test_store.py",
+    "tests/checks_login/test_staging_gate.py",
+    "tests/demo/test_browser.py",
+    "tests/sites/test_run_sites.py",
+    "tests/store/test_migrations.py",
+    "tests/test_docs.py",
+    "tests/web/test_api.py",
+    "tests/store/test_incidents.py",
+    "tests/mail/test_wait.py",
     "tests/queue/test_enqueue.py",
-    "tests/mail/test_imap.py",
+    "tests/scenarios/test_check.py",
+    "tests/test_startup_imports.py",
+    "tests/mail/test_email_refused.py",
+    "tests/store/test_concurrent_start.py",
+    "tests/gate/test_init_demo.py",
 )
 
 
 def _module(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
+
+
+def _scope(nodeid: str) -> str:
+    """The unit of work a test is handed out in: its module, its module and database, or itself."""
+    module = _module(nodeid)
+    if module in SPREAD:
+        return nodeid
+    if module in BY_DATABASE and "[" in nodeid:
+        return f"{module}[{nodeid.split('[', 1)[1].split('-', 1)[0].rstrip(']')}]"
+    return module
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -84,25 +103,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(_module(item.nodeid), len(rank)))
 
 
-class _Schedule:
-    """The xdist hook, registered only when xdist is there (its hook is unknown without it)."""
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        if config.getvalue("dist") != "load":
-            return None
-        from xdist.scheduler import LoadScopeScheduling
-
-        class ByModule(LoadScopeScheduling):
-            def _split_scope(self, nodeid: str) -> str:
-                module = _module(nodeid)
-                return nodeid if module in SPREAD else module
-
-        # Hand the modules out in collection order (slowest first, above), not by test count.
-        config.option.loadscopereorder = False
-        return ByModule(config, log)
+# The xdist hooks are optional: without xdist (`make test PYTEST_WORKERS=0` needs none) they are unused.
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_Schedule(), "auditor-xdist-schedule")
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: two workers per core, as most of the suite's time is spent waiting (on worker and
+    server processes, Chromium, mail, a cron minute), not computing. PYTEST_XDIST_AUTO_NUM_WORKERS,
+    when set, is left to xdist."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return 2 * len(os.sched_getaffinity(0))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+        def _reschedule(self, node: Any) -> None:
+            # The next unit only once the worker is on the last test of its units (it needs one test
+            # beyond the running one to go on): xdist's own threshold (2) leaves a worker holding a
+            # long unit it has not begun while another worker has nothing left to do.
+            pending = self._pending_of(self.assigned_work[node])
+            if not node.shutting_down and self.workqueue and pending > 1:
+                return
+            super()._reschedule(node)
+
+    # Hand the modules out in collection order (slowest first, above), not by test count.
+    config.option.loadscopereorder = False
+    return ByModule(config, log)
