@@ -58,7 +58,11 @@ def test_queued_runs_run_once_each_on_the_workers_and_a_second_copy_runs_nothing
             lambda: all(cluster.status(i) == "pass" for i in ids),
             logs=cluster.logs,
         )
-        time.sleep(2)  # the duplicate is taken too
+        wait_for(
+            "the duplicate taken and refused",
+            lambda: f"run {ids[0]} is not queued any more" in cluster.logs(),
+            logs=cluster.logs,
+        )
         runs = [cluster.store.load_run(i) for i in ids]
         assert all(r is not None and r.status == RunStatus.PASS for r in runs)
         summaries = {s.id: s for s in cluster.store.recent_runs(limit=20)}

@@ -18,6 +18,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from auditor.browser.locate import LAUNCH_ARGS, find_chromium
 from auditor.config import SettingsModel, SiteConfig
 from auditor.demo import DemoShop, parse_faults
+from auditor.store import Store as AuditorStore
+from auditor.web import auth
 from tests.web.dashboard_server import ADMIN, VIEWER, Dashboard, auditor, serve
 
 # Sites with a client (the sites helper's `client` key); without it, the cross-client tests skip.
@@ -95,12 +97,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         done = auditor(folder, "run", "other-links", "-q")
         assert done.returncode in (0, 1), done.stdout + done.stderr
         other_run = _run_id(done.stdout + done.stderr)
-        for (name, password), role, client in ((ADMIN, "admin", None), (VIEWER, "viewer", "acme")):
-            flags = ["--client", client] if client else []
-            done = auditor(
-                folder, "user", "add", name, "--role", role, *flags, "--password-stdin", stdin=password
-            )
-            assert done.returncode == 0, done.stderr
+        # The users are added in-process (`auditor user add` as a command is tested in test_auth).
+        users = AuditorStore.open(f"sqlite:///{folder / 'auditor.db'}")
+        try:
+            for (name, password), role, client in ((ADMIN, "admin", None), (VIEWER, "viewer", "acme")):
+                auth.add_user(users.engine, name, password, role, client)
+        finally:
+            users.close()
         with serve(folder) as dash:
             yield Store(dash, demo_runs, other_run)
 
