@@ -72,9 +72,12 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch, "BACKOFF_BASE_S", 0.01)
 
 
-def site(port: int) -> SiteConfig:
+def site(port: int, request_timeout_s: float = 10.0) -> SiteConfig:
+    """The loopback site; its answers come at once (but /slow's), so only the timeout test needs a
+    request timeout below /slow's second: on a busy machine a redirect hop can take longer than 0.3 s."""
     return SiteConfig(
-        base_url=f"http://127.0.0.1:{port}", crawl=CrawlLimits(request_timeout_s=0.3, retries=1)
+        base_url=f"http://127.0.0.1:{port}",
+        crawl=CrawlLimits(request_timeout_s=request_timeout_s, retries=1),
     )
 
 
@@ -100,7 +103,7 @@ async def test_more_redirects_than_allowed_and_loops_are_broken(port: int) -> No
 
 async def test_a_404_and_a_timeout_are_broken_and_say_why(port: int) -> None:
     base = f"http://127.0.0.1:{port}"
-    got = await check_urls([f"{base}/missing", f"{base}/slow"], site=site(port))
+    got = await check_urls([f"{base}/missing", f"{base}/slow"], site=site(port, request_timeout_s=0.3))
     missing, slow = got[f"{base}/missing"], got[f"{base}/slow"]
     assert (missing.verdict, missing.describe()) == ("broken", "HTTP 404")
     assert (slow.verdict, slow.status) == ("broken", None)
