@@ -98,6 +98,21 @@ def find_chromium(
     raise BrowserNotFound(INSTALL_HINT)
 
 
+def check_chromium(configured: str | None = None, *, own: Callable[[], str | None] | None = None) -> None:
+    """Raise BrowserNotFound (with what to install) unless some Chromium can be driven.
+
+    The same answer as `find_chromium`, cheaper when only "is there one?" is asked (`auditor demo`
+    before it starts): a system Chromium is looked for before a driver is started to ask about
+    Playwright's own (about 0.4 s)."""
+    if configured_chromium(configured) is not None:
+        return
+    if any(shutil.which(name) for name in SYSTEM_NAMES):
+        return
+    if (own or playwright_chromium)():
+        return
+    raise BrowserNotFound(INSTALL_HINT)
+
+
 def main() -> int:
     try:
         loc = find_chromium()

@@ -162,11 +162,11 @@ def verdicts(run: RunResult, faults: list[str], *, browser: bool = True) -> list
 
 def browser_problem() -> str | None:
     """Why no browser can be driven (the locator's install hint), or None when one is there."""
-    from auditor.browser.locate import find_chromium
+    from auditor.browser.locate import check_chromium
     from auditor.errors import BrowserNotFound
 
     try:
-        find_chromium()
+        check_chromium()
     except BrowserNotFound as e:
         return str(e)
     return None
