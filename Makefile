@@ -3,8 +3,9 @@
 # when no browser is found.
 
 PYTHON ?= python3
-# pytest-xdist workers: `auto` is two per core (tests/conftest.py: the suite mostly waits on
-# servers, workers and Chromium); `make test PYTEST_WORKERS=0` runs in one process.
+# pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=0` runs in one process).
+# Two per core (PYTEST_WORKERS=4 on 2 cores) is faster, but on a busy machine the demo's mail then
+# arrives past its 3 s email soft limit (email_late in tests/test_wheel.py, tests/test_demo_audit.py).
 PYTEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin

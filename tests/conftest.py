@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -22,9 +21,9 @@ settings.load_profile("auditor")
 # modules known to be slow go first, slowest first, so the last work handed out is short and no
 # worker is left alone with a long module at the end. Only the modules in SPREAD, whose tests
 # each pay for their own end-to-end run and share nothing, are handed out test by test. The
-# `auditor demo` runs of tests/test_demo_audit.py stay one unit, one demo at a time: with two
-# workers per core on a busy machine, a demo's mail came later than the demo config's 3 s email
-# soft limit (an extra email_late), and several demos at once only add to that CPU starvation.
+# `auditor demo` runs of tests/test_demo_audit.py stay one unit, one demo at a time: on a busy
+# machine a demo's mail can come later than the demo config's 3 s email soft limit (an extra
+# email_late), and several demos at once only add to that CPU starvation.
 # Another `--dist` given on the command line is left as it is.
 
 SPREAD = frozenset({"tests/gate/test_gate.py"})
@@ -107,16 +106,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # The xdist hooks are optional: without xdist (`make test PYTEST_WORKERS=0` needs none) they are unused.
-
-
-@pytest.hookimpl(optionalhook=True, tryfirst=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto`: two workers per core, as most of the suite's time is spent waiting (on worker and
-    server processes, Chromium, mail, a cron minute), not computing. PYTEST_XDIST_AUTO_NUM_WORKERS,
-    when set, is left to xdist."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None
-    return 2 * len(os.sched_getaffinity(0))
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
