@@ -50,9 +50,11 @@ CAUGHT_BY: dict[str, set[str]] = {
     "third-party-script-error": {"page_script_error"},
 }
 
-# The demo shop sends mail at once (or after `slow-email` seconds, 5 by default), so the email
-# limits are seconds rather than the minutes a real shop needs.
-_EMAIL_LIMITS = {"deadline_s": 20, "soft_limit_s": 3, "hard_limit_s": 15, "settle_s": 2}
+# The demo shop sends mail at once (or after `slow-email` seconds, 10 by default), so the email
+# limits are seconds rather than the minutes a real shop needs. The soft limit leaves a healthy
+# shop's mail 6 s: on a busy machine (load 20 and more) mail sent at once took more than 3 s, and
+# the healthy demo reported `email_late`; the fault's 10 s is still late, and not missing.
+_EMAIL_LIMITS = {"deadline_s": 25, "soft_limit_s": 6, "hard_limit_s": 20, "settle_s": 2}
 
 
 def _scenario(name: str, description: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ KNOWN: dict[str, str] = {
     "declined-after-charge": "the gateway charges the card, the page says declined",
     "double-submit": "the pay button stays enabled and each pay POST charges again",
     "no-email": "no order confirmation email is sent (the account email still is)",
-    "slow-email": "the order confirmation is sent SECONDS late (slow-email=SECONDS, default 5)",
+    "slow-email": "the order confirmation is sent SECONDS late (slow-email=SECONDS, default 10)",
     "duplicate-email": "the order confirmation is sent twice",
     "merge-tag": "the order confirmation greets 'Hi {{ first_name }},' literally",
     "email-dead-link": "the order confirmation's returns link points to a page that answers 404",
@@ -66,7 +66,7 @@ BEHAVIOURS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # Faults whose value is a number of seconds, with the value used when none is given.
-SECONDS_DEFAULTS: dict[str, float] = {"slow-email": 5.0, "slow-gateway": 45.0}
+SECONDS_DEFAULTS: dict[str, float] = {"slow-email": 10.0, "slow-gateway": 45.0}
 
 
 @dataclass(frozen=True)

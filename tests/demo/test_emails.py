@@ -157,8 +157,8 @@ def test_slow_email_sends_the_confirmation_late_without_slowing_anything_else(
     assert confirmation.arrived - paid_at >= 1
 
 
-def test_slow_email_waits_five_seconds_when_given_without_a_value() -> None:
-    assert parse_faults(["slow-email"], environ={}).seconds("slow-email") == 5
+def test_slow_email_waits_ten_seconds_when_given_without_a_value() -> None:
+    assert parse_faults(["slow-email"], environ={}).seconds("slow-email") == 10
     assert parse_faults(["slow-email=0.5"], environ={}).seconds("slow-email") == 0.5
     assert parse_faults([], environ={}).seconds("slow-email") == 0
 
