@@ -8,6 +8,7 @@ configured for, so they never leak to external links.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import threading
@@ -16,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from auditor.config import CrawlLimits, HostConfig, SiteConfig
+from auditor.errors import InfrastructureError
 
 if TYPE_CHECKING:
     # Imported where a client is built: the crawl's aiohttp wire must start without httpx (~70 ms).
@@ -70,8 +72,17 @@ def preload_tls() -> None:
     """Start building the SSL context in a thread, so it is ready when the first client is built.
 
     Loading the CA bundle is ~30-50 ms of OpenSSL work that runs without the GIL: a run calls this
-    before it imports its checks, and the bundle loads on the other core meanwhile."""
-    threading.Thread(target=tls_context, name="auditor-tls-preload", daemon=True).start()
+    before it imports its checks, and the bundle loads on the other core meanwhile. Built already
+    (a worker's second run): nothing to do."""
+    if _build_ssl_context.cache_info().currsize:
+        return
+    threading.Thread(target=_preload, name="auditor-tls-preload", daemon=True).start()
+
+
+def _preload() -> None:
+    # An unreadable CA file: the run's own call raises it again, where the check can report it.
+    with contextlib.suppress(InfrastructureError):
+        tls_context()
 
 
 def tls_context() -> ssl.SSLContext:
@@ -83,11 +94,21 @@ def tls_context() -> ssl.SSLContext:
 @cache
 def _build_ssl_context() -> ssl.SSLContext:
     """What `httpx.create_ssl_context()` makes (SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
-    bundle), without importing httpx for a crawl that only uses aiohttp."""
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    bundle), without importing httpx for a crawl that only uses aiohttp. A CA file or folder that
+    cannot be read is an InfrastructureError naming the variable (nothing over HTTPS can be checked)."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        where = os.environ.get(name)
+        if where:
+            try:
+                if name == "SSL_CERT_FILE":
+                    return ssl.create_default_context(cafile=where)
+                return ssl.create_default_context(capath=where)
+            except (OSError, ssl.SSLError) as e:
+                why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                raise InfrastructureError(
+                    f"{name}={where} cannot be read as CA certificates ({why}): point it at a PEM "
+                    f"file (or a folder of them) or unset it"
+                ) from e
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())

@@ -45,10 +45,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'auditor.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"auditor.store.{module}"), name)
-    globals()[name] = value
-    return value
+# Hidden from type checkers, which see the imports above (as `auditor/__init__.py` does), so a
+# name that is not here is still flagged.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _WHERE.get(name)
+        if module is None:
+            raise AttributeError(f"module 'auditor.store' has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"auditor.store.{module}"), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value

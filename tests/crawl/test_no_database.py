@@ -31,15 +31,20 @@ print(json.dumps({"code": code, "loaded": loaded}))
 """
 
 
-def _crawl(cwd: Path, *args: str) -> tuple[int, list[str], str]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, "crawl", *args, "--quiet", "--no-sitemap"],
+def _python(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`python ARGV` in `cwd`, as a fresh interpreter with a plain environment."""
+    return subprocess.run(
+        [sys.executable, *argv],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "CI": "true"},
     )
+
+
+def _crawl(cwd: Path, *args: str) -> tuple[int, list[str], str]:
+    done = _python(cwd, "-c", _PROBE, "crawl", *args, "--quiet", "--no-sitemap")
     assert done.returncode == 0, done.stdout + done.stderr
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     return probe["code"], probe["loaded"], done.stdout + done.stderr
@@ -82,34 +87,20 @@ def test_the_same_crawl_with_the_default_database_records_the_run(tmp_path: Path
     assert code == 1, output
     assert "sqlalchemy" in loaded
     assert (tmp_path / "auditor.db").is_file()
-    shown = subprocess.run(
-        [sys.executable, "-m", "auditor", "show", "latest", "--database-url", "sqlite:///auditor.db"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "CI": "true"},
-    )
+    shown = _python(tmp_path, "-m", "auditor", "show", "latest", "--database-url", "sqlite:///auditor.db")
     assert f"{base}/status/410?from=about" in shown.stdout, shown.stdout + shown.stderr
 
 
 def test_no_database_with_a_database_url_is_a_usage_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "auditor",
-            "crawl",
-            "http://127.0.0.1:9/",
-            "--no-database",
-            "--database-url",
-            "sqlite:///x.db",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "CI": "true"},
+    done = _python(
+        tmp_path,
+        "-m",
+        "auditor",
+        "crawl",
+        "http://127.0.0.1:9/",
+        "--no-database",
+        "--database-url",
+        "sqlite:///x.db",
     )
     assert done.returncode == 2
     assert "--no-database records nothing" in done.stderr

@@ -108,3 +108,18 @@ async def test_a_link_to_an_https_page_with_an_untrusted_certificate_is_broken(
     message = result.one("broken_link", f"{https_base}/about").message
     assert "TLS certificate is not trusted" in message
     assert "SSL_CERT_FILE" in message
+
+
+def test_an_unreadable_ssl_cert_file_is_an_error_that_names_it(
+    https_site: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, _ = https_site
+    done = _crawl(tmp_path, f"{base}/", {"SSL_CERT_FILE": str(tmp_path / "no-such-ca.pem")})
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr  # the preloading thread stays quiet too
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (check,) = report["checks"]
+    assert check["status"] == "error"
+    assert check["message"].startswith(
+        f"SSL_CERT_FILE={tmp_path / 'no-such-ca.pem'} cannot be read as CA certificates (No such file"
+    )
