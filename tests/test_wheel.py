@@ -32,7 +32,20 @@ def _no_browser() -> str | None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(REPO)],
+        # The build backend from this venv (the test extra has hatchling): a build-isolated build
+        # would set up a fresh environment and fetch hatchling from the index each time.
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

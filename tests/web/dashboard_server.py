@@ -52,36 +52,50 @@ class Dashboard:
 
 @contextmanager
 def serve(folder: Path, *flags: str) -> Iterator[Dashboard]:
-    """`auditor serve` in `folder` (its auditor.toml), with `flags`, until the block ends."""
-    port = free_port()
-    log = (folder / f"serve-{port}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port), *flags],
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=clean_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/login", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"auditor serve did not start:\n{(folder / f'serve-{port}.log').read_text()}"
-                    ) from None
-                time.sleep(0.2)
-        yield Dashboard(url, folder, process)
-    finally:
-        process.terminate()
+    """`auditor serve` in `folder` (its auditor.toml), with `flags`, until the block ends.
+
+    The port is free when chosen, but another test's server may take it before `auditor serve`
+    binds it (with several test workers it happened): the server then exits, and what answered
+    was someone else. So the dashboard is ready only when its own login page answers while the
+    process still runs; a server that lost its port is started again on another one."""
+    for attempt in range(5):
+        port = free_port()
+        log_path = folder / f"serve-{port}.log"
+        log = log_path.open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port), *flags],
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=clean_env(),
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            if _ready(url, process):
+                yield Dashboard(url, folder, process)
+                return
+            if attempt == 4 or "address already in use" not in log_path.read_text().lower():
+                raise RuntimeError(f"auditor serve did not start:\n{log_path.read_text()}")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+
+
+def _ready(url: str, process: subprocess.Popen[str]) -> bool:
+    """Whether `process` serves its login page at `url` (False once it has exited)."""
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            page = httpx.get(url + "/login", timeout=2)
+            if 'name="csrf"' in page.text and process.poll() is None:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return False
