@@ -22,7 +22,7 @@ settings.load_profile("auditor")
 # worker is left alone with a long module at the end. Only the modules in SPREAD, whose tests
 # each pay for their own end-to-end run and share nothing, are handed out test by test. The
 # `auditor demo` runs of tests/test_demo_audit.py stay one unit, one demo at a time: on a busy
-# machine a demo's mail can come later than the demo config's 3 s email soft limit (an extra
+# machine a demo's mail can come later than the demo config's 6 s email soft limit (an extra
 # email_late), and several demos at once only add to that CPU starvation.
 # Another `--dist` given on the command line is left as it is.
 

@@ -63,7 +63,17 @@ def serve(folder: Path, *flags: str) -> Iterator[Dashboard]:
         log_path = folder / f"serve-{port}.log"
         log = log_path.open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml", "--port", str(port), *flags],
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "serve",
+                "--config",
+                "auditor.toml",
+                "--port",
+                str(port),
+                *flags,
+            ],
             cwd=folder,
             stdout=log,
             stderr=subprocess.STDOUT,
