@@ -64,7 +64,9 @@ class SharedBrowser:
             self._playwright = await async_playwright().start()
         if location is None:
             chromium = self._playwright.chromium
-            location = find_chromium(own=lambda: installed(chromium.executable_path))
+            location = find_chromium(
+                own=lambda: installed(chromium.executable_path), headless=self.settings.headless
+            )
         try:
             browser = await self._playwright.chromium.launch(
                 executable_path=location.path,

@@ -68,3 +68,43 @@ def test_a_configured_browser_that_is_missing_is_never_replaced(
     monkeypatch.setenv("PATH", _path_with(tmp_path, "chromium") + os.pathsep + os.environ.get("PATH", ""))
     with pytest.raises(BrowserNotFound, match="no-such-chrome"):
         locate.check_chromium(own=_no_driver)
+
+
+def _path_with_all(tmp_path: Path, *names: str) -> str:
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        exe = folder / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    return str(folder)
+
+
+@pytest.mark.parametrize("shell", locate.HEADLESS_SHELL_NAMES)
+def test_a_headless_run_prefers_the_headless_shell_and_a_headful_one_the_full_browser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shell: str
+) -> None:
+    monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
+    folder = _path_with_all(tmp_path, "chromium", shell)
+    monkeypatch.setenv("PATH", folder)
+    assert locate.find_chromium(own=lambda: None) == locate.BrowserLocation(f"{folder}/{shell}", "system")
+    assert locate.find_chromium(own=lambda: None, headless=False) == locate.BrowserLocation(
+        f"{folder}/chromium", "system"
+    )
+    # Playwright's own build and a configured browser still come first.
+    assert locate.find_chromium(own=lambda: "/opt/pw/chrome").source == "playwright"
+    monkeypatch.setenv("AUDITOR_CHROMIUM", f"{folder}/chromium")
+    assert locate.find_chromium(own=_no_driver).path == f"{folder}/chromium"
+
+
+def test_a_headless_shell_alone_serves_only_headless_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", _path_with_all(tmp_path, "chromium-headless-shell"))
+    locate.check_chromium(own=_no_driver)
+    assert locate.find_chromium(own=lambda: None).path.endswith("/chromium-headless-shell")
+    with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
+        locate.check_chromium(own=lambda: None, headless=False)
+    with pytest.raises(BrowserNotFound, match="No Chromium was found"):
+        locate.find_chromium(own=lambda: None, headless=False)

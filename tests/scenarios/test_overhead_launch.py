@@ -24,7 +24,9 @@ async def test_the_launch_finds_the_browser_through_the_driver_it_starts(
     monkeypatch.setattr(
         launch,
         "find_chromium",
-        lambda configured=None, *, own=_no_second_driver: locate.find_chromium(configured, own=own),
+        lambda configured=None, *, own=_no_second_driver, headless=True: locate.find_chromium(
+            configured, own=own, headless=headless
+        ),
     )
     shared = SharedBrowser()
     try:
@@ -61,3 +63,25 @@ def test_find_chromium_asks_the_given_lookup_for_playwrights_own(
     # Not installed: the system's, as before.
     found = locate.find_chromium(own=lambda: locate.installed(str(tmp_path / "missing")))
     assert found.source != "playwright"
+
+
+@pytest.mark.parametrize("headless", [True, False])
+async def test_the_launch_asks_for_a_browser_that_can_run_as_configured(
+    monkeypatch: pytest.MonkeyPatch, headless: bool
+) -> None:
+    """A headful run must not get the headless shell: the launch passes `browser.headless` on."""
+    from auditor.config import BrowserSettings
+
+    monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
+    asked: list[bool] = []
+
+    def lookup(configured: str | None = None, *, own: object = None, headless: bool = True) -> None:
+        asked.append(headless)
+        raise BrowserNotFound("stop here")
+
+    monkeypatch.setattr(launch, "find_chromium", lookup)
+    shared = SharedBrowser(BrowserSettings(headless=headless))
+    with pytest.raises(BrowserNotFound, match="stop here"):
+        await shared.get()
+    await shared.close()
+    assert asked == [headless]
