@@ -34,10 +34,12 @@ browser: $(STAMP)
 	  tools/install-system-package chromium "the browser for scenarios and browser tests" \
 	  || echo "  Continuing without a browser: browser tests will be skipped."; }
 	@# Headless runs prefer Debian's headless shell (about half the CPU of a full Chromium a launch):
-	@# installed beside a system Chromium where apt has it; without it the full one is used.
+	@# installed beside a system Chromium where apt has it and we may install (root or sudo -n),
+	@# silently skipped otherwise (the full one is then used).
 	@$(BIN)/python -m auditor.browser.locate 2>/dev/null | grep -q '(system)$$' \
 	  && ! command -v chromium-headless-shell >/dev/null 2>&1 \
 	  && apt-cache show chromium-headless-shell >/dev/null 2>&1 \
+	  && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; } \
 	  && tools/install-system-package chromium-headless-shell "a lighter Chromium for headless runs" \
 	  || true
 
