@@ -17,11 +17,11 @@ def _no_driver() -> str | None:
     raise AssertionError("a Playwright driver was started although a system Chromium is there")
 
 
-def _path_with(tmp_path: Path, name: str | None) -> str:
-    """A PATH of one folder holding an executable `name` (none: an empty folder)."""
+def _path_with(tmp_path: Path, *names: str) -> str:
+    """A PATH of one folder holding an executable of each of `names` (none: an empty folder)."""
     folder = tmp_path / "bin"
     folder.mkdir(exist_ok=True)
-    if name:
+    for name in names:
         exe = folder / name
         exe.write_text("#!/bin/sh\n")
         exe.chmod(0o755)
@@ -40,7 +40,7 @@ def test_without_a_system_one_playwrights_own_is_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
-    monkeypatch.setenv("PATH", _path_with(tmp_path, None))
+    monkeypatch.setenv("PATH", _path_with(tmp_path))
     asked: list[bool] = []
 
     def own() -> str | None:
@@ -53,7 +53,7 @@ def test_without_a_system_one_playwrights_own_is_asked(
 
 def test_no_browser_at_all_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
-    monkeypatch.setenv("PATH", _path_with(tmp_path, None))
+    monkeypatch.setenv("PATH", _path_with(tmp_path))
     with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
         locate.check_chromium(own=lambda: None)
     monkeypatch.setattr(locate, "playwright_chromium", lambda: None)
@@ -70,22 +70,12 @@ def test_a_configured_browser_that_is_missing_is_never_replaced(
         locate.check_chromium(own=_no_driver)
 
 
-def _path_with_all(tmp_path: Path, *names: str) -> str:
-    folder = tmp_path / "bin"
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        exe = folder / name
-        exe.write_text("#!/bin/sh\n")
-        exe.chmod(0o755)
-    return str(folder)
-
-
 @pytest.mark.parametrize("shell", locate.HEADLESS_SHELL_NAMES)
 def test_a_headless_run_prefers_the_headless_shell_and_a_headful_one_the_full_browser(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shell: str
 ) -> None:
     monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
-    folder = _path_with_all(tmp_path, "chromium", shell)
+    folder = _path_with(tmp_path, "chromium", shell)
     monkeypatch.setenv("PATH", folder)
     assert locate.find_chromium(own=lambda: None) == locate.BrowserLocation(f"{folder}/{shell}", "system")
     assert locate.find_chromium(own=lambda: None, headless=False) == locate.BrowserLocation(
@@ -101,7 +91,7 @@ def test_a_headless_shell_alone_serves_only_headless_runs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("AUDITOR_CHROMIUM", raising=False)
-    monkeypatch.setenv("PATH", _path_with_all(tmp_path, "chromium-headless-shell"))
+    monkeypatch.setenv("PATH", _path_with(tmp_path, "chromium-headless-shell"))
     locate.check_chromium(own=_no_driver)
     assert locate.find_chromium(own=lambda: None).path.endswith("/chromium-headless-shell")
     with pytest.raises(BrowserNotFound, match="apt-get install chromium"):

@@ -62,18 +62,9 @@ def serve(folder: Path, *flags: str) -> Iterator[Dashboard]:
         port = free_port()
         log_path = folder / f"serve-{port}.log"
         log = log_path.open("w")
+        command = [sys.executable, "-m", "auditor", "serve", "--config", "auditor.toml"]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "auditor",
-                "serve",
-                "--config",
-                "auditor.toml",
-                "--port",
-                str(port),
-                *flags,
-            ],
+            [*command, "--port", str(port), *flags],
             cwd=folder,
             stdout=log,
             stderr=subprocess.STDOUT,
