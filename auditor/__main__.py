@@ -1,3 +1,3 @@
-from auditor.cli import main
+from auditor._entry import main
 
 raise SystemExit(main())

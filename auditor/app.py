@@ -29,6 +29,7 @@ from auditor.results import RunResult, Severity, Status
 if TYPE_CHECKING:
     from auditor.runner import Progress
     from auditor.store import Store
+    from auditor.store.remote import RemoteStore
 
 log = logging.getLogger("auditor.app")
 
@@ -114,6 +115,26 @@ def open_store(
     for run_id in store.mark_interrupted():
         notice(f"run {run_id} was left running by a process that is gone; marked interrupted")
     return store
+
+
+def _open_run_store(settings: Settings, audit: str, database_url: str | None) -> Store | RemoteStore:
+    """The recorder of one run: through the database process `auditor crawl` started at its
+    beginning (`auditor.store.remote`) when the run only crawls, else `open_store`.
+
+    Only a crawl: a `RemoteStore` keeps no payment marks and processes no incidents."""
+    from auditor.store import remote
+
+    prewarmed = remote.take_prewarmed()
+    if prewarmed is None:
+        return open_store(settings, database_url)
+    kinds = {settings.checks[name].kind for name in settings.audits[audit].checks if name in settings.checks}
+    opened = prewarmed.open(settings.database_url(database_url)) if kinds == {"crawl"} else None
+    if opened is None:
+        prewarmed.stop()
+        return open_store(settings, database_url)
+    for run_id in opened.mark_interrupted():
+        _tell_stderr(f"run {run_id} was left running by a process that is gone; marked interrupted")
+    return opened
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,15 +268,16 @@ async def run_audit_async(
         raise UsageError("alerts need a recorded run: a run that records nothing cannot alert")
     redact_logs(settings)
     own = store is None
-    if store is None and overrides.record:
-        store = await asyncio.to_thread(open_store, settings, overrides.database_url)
+    recorder: Store | RemoteStore | None = store
+    if recorder is None and overrides.record:
+        recorder = await asyncio.to_thread(_open_run_store, settings, audit, overrides.database_url)
     try:
         opts = RunOptions(
             trigger=trigger,
             base_url=overrides.base_url,
             report_dir=Path(overrides.report_dir) if overrides.report_dir else None,
             progress=progress,
-            recorder=store,
+            recorder=recorder,
             write_reports=overrides.write_reports,
             run_id=run_id,
             rerun_failed=overrides.rerun_failed,
@@ -263,11 +285,14 @@ async def run_audit_async(
             browser=browser,
         )
         run = await run_audit(settings, audit, opts)
-        if overrides.alerts and store is not None:
-            await asyncio.to_thread(alert, store, run, settings)
+        if overrides.alerts and recorder is not None:
+            from auditor.store.remote import RemoteStore
+
+            assert not isinstance(recorder, RemoteStore), "a run that alerts opens its own Store"
+            await asyncio.to_thread(alert, recorder, run, settings)
     finally:
-        if own and store is not None:
-            store.close()
+        if own and recorder is not None:
+            recorder.close()
     return run
 
 

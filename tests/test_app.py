@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ def imports_of(path: Path) -> set[str]:
 
 
 def test_no_module_but_the_entry_point_imports_the_cli() -> None:
-    entry = PACKAGE / "__main__.py"
+    entry = PACKAGE / "_entry.py"  # the console script's, and `python -m auditor`'s through __main__
     modules = [path for path in sorted(PACKAGE.rglob("*.py")) if path != entry]
     assert len(modules) > 50
     offenders = [
@@ -39,6 +40,9 @@ def test_no_module_but_the_entry_point_imports_the_cli() -> None:
     ]
     assert offenders == []
     assert "auditor.cli" in imports_of(entry)  # the walk sees an import where there is one
+    assert "auditor._entry" in imports_of(PACKAGE / "__main__.py")
+    scripts = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"auditor": "auditor._entry:main"}
 
 
 def settings_with(audits: dict[str, list[str]]) -> config.Settings:

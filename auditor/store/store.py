@@ -99,6 +99,9 @@ class Store(IncidentStore, MarkStore, HistoryStore):
         self.url = url
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
+        # The process a run started here belongs to, when it is not this one: the command a
+        # `auditor.store.remote` process records for (its pid tells whether the run is still alive).
+        self.owner_pid: int | None = None
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -142,7 +145,7 @@ class Store(IncidentStore, MarkStore, HistoryStore):
         A run recorded before it started (`queued` by a producer, or claimed by this very process:
         `QueueState.claim_run`) is that same row, updated; it keeps its worker and queue time. A run
         id another process has claimed or run is a StoreError: two processes never share a run."""
-        pid = os.getpid()
+        pid = self.owner_pid or os.getpid()
         host = socket.gethostname()
         values: dict[str, Any] = {
             "audit": run.audit,

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compiled import compile_auditor
 from generate import generate
 
 HERE = Path(__file__).resolve().parent
@@ -502,6 +503,7 @@ def main() -> int:
     work_root.chmod(0o755)
     rows: list[Measurement] = []
     startup: Measurement | None = None
+    compile_auditor(REPO / ".venv" / "bin" / "python")
     started_load = load()
     print(f"load average at start: {started_load}  (repeat {repeat}, median shown)", flush=True)
     try:

@@ -26,6 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compiled import compile_auditor  # noqa: E402
+
 PYTHON = REPO / ".venv" / "bin" / "python"
 AUDITOR = REPO / ".venv" / "bin" / "auditor"
 PAGE = b"<!doctype html><html><head><title>One page</title></head><body><h1>Hello</h1></body></html>"
@@ -93,6 +96,7 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--imports", type=int, default=0, help="also list the N slowest imports of auditor.cli")
     args = p.parse_args()
+    compile_auditor(PYTHON)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OnePage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"

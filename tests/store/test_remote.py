@@ -1,0 +1,295 @@
+"""`auditor crawl` records through a database process of its own (`auditor.store.remote`).
+
+What it writes must be what the in-process Store writes; what goes wrong must be what the
+in-process Store says, or the command opens its own store; and a crawl that records never loads
+SQLAlchemy in its own process (that import is what the other process takes off its start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor.errors import RunIdTaken, StoreError
+from auditor.results import CheckResult, Finding, RunStatus, Severity
+from auditor.store import Store, remote
+from auditor.store.remote import RemoteStore, StoreProcess, records_a_crawl
+from tests.crawl.site import Site, page, serve
+from tests.store.test_store import BASE, T0, a_finding, a_run
+
+
+@pytest.fixture
+def process() -> Iterator[StoreProcess]:
+    started = StoreProcess.start()
+    assert started is not None
+    yield started
+    started.stop()
+
+
+def _url(tmp_path: Path, name: str = "remote.db") -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
+def _record(store: Store | RemoteStore, run_id: str, findings: list[Finding]) -> None:
+    run = a_run(run_id)
+    store.start_run(run)
+    store.record_findings(run.id, findings)
+    check = CheckResult(findings=findings, stats={"pages": 2}, name="links", kind="crawl", started_at=T0)
+    check.finished_at, check.duration_s = T0 + timedelta(seconds=1), 1.0
+    run.checks.append(check)
+    store.finish_check(run.id, check)
+    run.status, run.finished_at = RunStatus.FAIL, T0 + timedelta(seconds=2)
+    store.finish_run(run)
+
+
+def _loaded(url: str, run_id: str) -> dict[str, object]:
+    store = Store.open(url)
+    try:
+        run = store.load_run(run_id)
+    finally:
+        store.close()
+    assert run is not None
+    return {
+        "status": run.status,
+        "finished": run.finished_at,
+        "checks": [(c.name, c.status, c.stats, c.duration_s) for c in run.checks],
+        "findings": sorted(
+            (f.kind, f.url, f.message, f.source or "") for c in run.checks for f in c.findings
+        ),
+    }
+
+
+def test_a_run_recorded_through_the_process_loads_back_as_the_in_process_store_writes_it(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    findings = [a_finding(), a_finding(f"{BASE}/also-gone", f"{BASE}/about")]
+    there = process.open(_url(tmp_path))
+    assert isinstance(there, RemoteStore)
+    _record(there, "r1", findings)
+    history = there.history_for(a_run("r2", started=T0 + timedelta(hours=1)))
+    there.close()
+    assert process.proc.returncode == 0  # it ended with its pipe
+
+    here = Store.open(_url(tmp_path, "here.db"))
+    _record(here, "r1", findings)
+    expected = here.history_for(a_run("r2", started=T0 + timedelta(hours=1)))
+    here.close()
+    assert _loaded(_url(tmp_path), "r1") == _loaded(_url(tmp_path, "here.db"), "r1")
+    assert history == expected
+    assert [r.id for r in history.runs] == ["r1"]
+
+
+def test_the_run_belongs_to_the_command_not_to_the_database_process(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    there = process.open(_url(tmp_path))
+    assert there is not None
+    there.start_run(a_run("r1"))
+    there.close()
+    store = Store.open(_url(tmp_path))
+    try:
+        [summary] = store.recent_runs()
+        with store._session() as s:
+            from auditor.store.models import RunRow
+
+            row = s.get(RunRow, "r1")
+            assert row is not None and row.pid == os.getpid() != process.proc.pid
+    finally:
+        store.close()
+    assert summary.status == RunStatus.RUNNING
+
+
+def test_a_run_id_taken_and_a_database_that_cannot_open_raise_what_the_store_raises(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    there = process.open(_url(tmp_path))
+    assert there is not None
+    done = a_run("r1")
+    there.start_run(done)
+    done.status = RunStatus.PASS
+    there.finish_run(done)
+    with pytest.raises(RunIdTaken, match="run r1 is already recorded"):
+        there.start_run(a_run("r1"))
+    there.close()
+
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    with pytest.raises(StoreError) as in_process:
+        Store.open(f"sqlite:///{folder}")
+    second = StoreProcess.start()
+    assert second is not None
+    with pytest.raises(StoreError) as through:
+        second.open(f"sqlite:///{folder}")
+    assert str(through.value) == str(in_process.value)
+    assert second.proc.returncode is not None  # stopped with its failed open
+
+
+def test_a_process_gone_before_it_opened_lets_the_command_open_its_own_store(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    process.proc.kill()
+    process.proc.wait()
+    assert process.open(_url(tmp_path)) is None
+
+
+def test_a_process_gone_after_it_opened_is_a_store_error_for_each_write(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    there = process.open(_url(tmp_path))
+    assert there is not None
+    there.start_run(a_run("r1"))
+    process.proc.kill()
+    process.proc.wait()
+    with pytest.raises(
+        StoreError, match=r"the database process for sqlite:///.* is gone \(it ended with exit code -9\)"
+    ):
+        there.record_findings("r1", [a_finding()])
+    with pytest.raises(StoreError, match="is gone"):
+        there.finish_run(a_run("r1"))
+    there.close()  # closing what is gone is quiet
+
+
+def test_runs_a_gone_process_left_running_are_marked_interrupted_when_the_process_opens(
+    tmp_path: Path,
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store = Store.open(_url(tmp_path))
+    store.owner_pid = gone.pid
+    store.start_run(a_run("left"))
+    store.close()
+    process = StoreProcess.start()
+    assert process is not None
+    there = process.open(_url(tmp_path))
+    assert there is not None
+    assert there.mark_interrupted() == ["left"]
+    assert there.mark_interrupted() == []  # told once
+    there.close()
+
+
+def test_any_site_text_in_a_finding_is_recorded_as_the_in_process_store_records_it(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    there = process.open(_url(tmp_path, "there.db"))
+    here = Store.open(_url(tmp_path, "here.db"))
+    assert there is not None
+    runs = iter(range(1_000_000))
+
+    @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        texts=st.lists(st.text(max_size=80), min_size=1, max_size=4),
+        evidence=st.dictionaries(
+            st.text(max_size=10), st.one_of(st.text(max_size=30), st.integers()), max_size=3
+        ),
+    )
+    def same(texts: list[str], evidence: dict[str, object]) -> None:
+        findings = []
+        for i, text in enumerate(texts):
+            f = Finding(kind="broken_link", severity=Severity.ERROR, url=f"{BASE}/{i}?q={text}", message=text)
+            f.source, f.evidence = text, dict(evidence)
+            findings.append(f.finalize("links", BASE))
+        run_id = f"r{next(runs)}"
+        _record(there, run_id, findings)
+        _record(here, run_id, findings)
+        assert _loaded(_url(tmp_path, "there.db"), run_id) == _loaded(_url(tmp_path, "here.db"), run_id)
+
+    try:
+        same()
+    finally:
+        there.close()
+        here.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["crawl", "https://shop.example.com"], True),
+        (["-v", "crawl", "shop.example.com", "--format", "json"], True),
+        (["--config", "auditor.toml", "crawl", "https://x"], True),
+        (["--config", "crawl", "run"], False),  # a config file named `crawl`
+        (["run", "crawl"], False),  # an audit named `crawl`
+        (["crawl", "https://x", "--no-database"], False),
+        (["crawl", "--help"], False),
+        (["crawl", "-h"], False),
+        (["runs"], False),
+        ([], False),
+        (["-v"], False),
+    ],
+)
+def test_only_a_crawl_that_records_starts_the_process(argv: list[str], expected: bool) -> None:
+    assert records_a_crawl(argv) is expected
+
+
+def test_the_switch_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(remote.ENV_SWITCH, "0")
+    assert records_a_crawl(["crawl", "https://x"]) is False
+
+
+def test_a_process_nobody_took_is_stopped() -> None:
+    remote.prewarm()
+    taken = remote._prewarmed
+    assert taken is not None
+    remote.discard_prewarmed()
+    assert taken.proc.returncode is not None
+    assert remote.take_prewarmed() is None
+
+
+# Runs the command as its console script does, then says what its own process loaded and its pid.
+_PROBE = """
+import json, os, sys
+from auditor._entry import main
+sys.argv = ["auditor", *sys.argv[1:]]
+code = main()
+loaded = [m for m in ("sqlalchemy", "auditor.store.store") if m in sys.modules]
+print(json.dumps({"code": code, "loaded": loaded, "pid": os.getpid()}))
+"""
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_a_recorded_crawl_records_the_same_run_either_way_and_loads_no_sqlalchemy_through_the_process(
+    tmp_path: Path, switch: str
+) -> None:
+    site = Site(
+        pages={"/": page("/about", "/status/404?from=home"), "/about": page("/status/410?from=about")}
+    )
+    with serve(site.app) as base:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, "crawl", base, "--quiet", "--no-sitemap", "--report-dir", "out"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, remote.ENV_SWITCH: switch},
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["code"] == 1
+    assert probe["loaded"] == ([] if switch == "1" else ["sqlalchemy", "auditor.store.store"])
+    reported = json.loads((tmp_path / "out" / "report.json").read_text())
+    store = Store.open(f"sqlite:///{tmp_path / 'auditor.db'}")
+    try:
+        [summary] = store.recent_runs()
+        run = store.load_run(summary.id)
+        with store._session() as s:
+            from auditor.store.models import RunRow
+
+            row = s.get(RunRow, summary.id)
+            assert row is not None and row.pid == probe["pid"]
+    finally:
+        store.close()
+    assert run is not None and run.status == RunStatus.FAIL and run.finished_at is not None
+    stored = sorted((f.kind, f.url) for c in run.checks for f in c.findings)
+    assert stored == sorted((f["kind"], f["url"]) for f in reported["findings"])
+    assert stored == [
+        ("broken_link", f"{base}/status/404?from=home"),
+        ("broken_link", f"{base}/status/410?from=about"),
+    ]
