@@ -133,9 +133,7 @@ class StoreProcess:
                 self._to.flush()
                 status, value = pickle.load(self._from)
             except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
-                code = self.proc.poll()
-                ended = f"it ended with exit code {code}" if code is not None else f"{type(e).__name__}: {e}"
-                raise _Gone(ended) from e
+                raise _Gone(_how_it_ended(self.proc, e)) from e
         if status == "error":
             raise value
         return value
@@ -152,6 +150,21 @@ class StoreProcess:
             self.proc.wait()
 
 
+def _how_it_ended(proc: subprocess.Popen[bytes], error: BaseException) -> str:
+    try:
+        code = proc.wait(1)  # a pipe that broke: the process is ending, or has
+    except subprocess.TimeoutExpired:
+        return f"its pipe failed: {type(error).__name__}: {error}"
+    if code < 0:
+        import signal
+
+        try:
+            return f"it was stopped by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"it was stopped by signal {-code}"
+    return f"it ended with exit code {code}"
+
+
 class RemoteStore:
     """The recorder and history source of one crawl, its `Store` in a `StoreProcess`."""
 
@@ -164,10 +177,7 @@ class RemoteStore:
         try:
             return self.process.ask(op, *args)
         except _Gone as e:
-            raise StoreError(
-                f"the database process for {_safe_url(self.url)} is gone ({e}); what it did not "
-                "write is in the reports only"
-            ) from None
+            raise StoreError(f"the database process for {_safe_url(self.url)} is gone ({e})") from None
 
     def mark_interrupted(self) -> list[str]:
         """The runs the process marked interrupted when it opened the database (it does that once)."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -150,7 +152,7 @@ def test_a_process_gone_after_it_opened_is_a_store_error_for_each_write(
     process.proc.kill()
     process.proc.wait()
     with pytest.raises(
-        StoreError, match=r"the database process for sqlite:///.* is gone \(it ended with exit code -9\)"
+        StoreError, match=r"the database process for sqlite:///.* is gone \(it was stopped by SIGKILL\)$"
     ):
         there.record_findings("r1", [a_finding()])
     with pytest.raises(StoreError, match="is gone"):
@@ -293,3 +295,74 @@ def test_a_recorded_crawl_records_the_same_run_either_way_and_loads_no_sqlalchem
         ("broken_link", f"{base}/status/404?from=home"),
         ("broken_link", f"{base}/status/410?from=about"),
     ]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_a_database_process_killed_mid_crawl_loses_no_finding_and_the_run_ends_error(tmp_path: Path) -> None:
+    site = Site(pages={"/": page("/status/404?from=home", "/slow")})
+    with serve(site.app) as base:
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "crawl",
+                base,
+                "--quiet",
+                "--no-sitemap",
+                "--report-dir",
+                "out",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, remote.ENV_SWITCH: "1"},
+        )
+        deadline = time.monotonic() + 60
+        while site.fetched("/slow") == 0:  # the run is recorded as started and the crawl is on /slow
+            assert crawl.poll() is None and time.monotonic() < deadline, crawl.communicate()
+            time.sleep(0.05)
+        [child] = _children(crawl.pid)
+        os.kill(child, signal.SIGKILL)
+        out, err = crawl.communicate(timeout=60)
+        site.pages["/"] = page()
+        # The run was left `running` by a process that is gone: the next crawl says so and marks it.
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "crawl",
+                base,
+                "--quiet",
+                "--no-sitemap",
+                "--report-dir",
+                "again",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert crawl.returncode == 3, out + err
+    reported = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(f["kind"], f["url"]) for f in reported["findings"]] == [
+        ("broken_link", f"{base}/status/404?from=home")
+    ]
+    gone = "StoreError: the database process for sqlite:///"
+    assert any(
+        gone in e and e.endswith("is gone (it was stopped by SIGKILL)")
+        for e in reported["run"]["internal_errors"]
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    first = reported["run"]["id"]
+    assert f"run {first} was left running by a process that is gone; marked interrupted" in again.stderr
+    runs = subprocess.run(
+        [sys.executable, "-m", "auditor", "runs"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert [line.split()[3] for line in runs.stdout.splitlines() if line.startswith(first)] == ["interrupted"]
