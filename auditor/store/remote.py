@@ -37,27 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("auditor.store")
 
-# Set to 0 to open the database in the command's own process (what every other command does).
-ENV_SWITCH = "AUDITOR_STORE_PROCESS"
-# Options of the top-level parser that take a value (the subcommand comes after them).
-_GLOBAL_VALUED = frozenset({"--config", "-c"})
-
 _prewarmed: StoreProcess | None = None
-
-
-def records_a_crawl(argv: list[str]) -> bool:
-    """Whether the command line `argv` (without the program) is an `auditor crawl` that records."""
-    if os.environ.get(ENV_SWITCH, "1") == "0":
-        return False
-    words = iter(argv)
-    for word in words:
-        if word in _GLOBAL_VALUED:
-            next(words, None)
-        elif word.startswith("-"):
-            continue
-        else:
-            return word == "crawl" and not {"--no-database", "-h", "--help"} & set(argv)
-    return False
 
 
 def prewarm() -> None:

@@ -21,10 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor._entry import ENV_SWITCH, records_a_crawl
 from auditor.errors import RunIdTaken, StoreError
 from auditor.results import CheckResult, Finding, RunStatus, Severity
 from auditor.store import Store, remote
-from auditor.store.remote import RemoteStore, StoreProcess, records_a_crawl
+from auditor.store.remote import RemoteStore, StoreProcess
 from tests.crawl.site import Site, page, serve
 from tests.store.test_store import BASE, T0, a_finding, a_run
 
@@ -232,7 +233,7 @@ def test_only_a_crawl_that_records_starts_the_process(argv: list[str], expected:
 
 
 def test_the_switch_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(remote.ENV_SWITCH, "0")
+    monkeypatch.setenv(ENV_SWITCH, "0")
     assert records_a_crawl(["crawl", "https://x"]) is False
 
 
@@ -270,7 +271,7 @@ def test_a_recorded_crawl_records_the_same_run_either_way_and_loads_no_sqlalchem
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, remote.ENV_SWITCH: switch},
+            env={**os.environ, ENV_SWITCH: switch},
         )
     assert done.returncode == 0, done.stdout + done.stderr
     probe = json.loads(done.stdout.strip().splitlines()[-1])
@@ -321,7 +322,7 @@ def test_a_database_process_killed_mid_crawl_loses_no_finding_and_the_run_ends_e
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, remote.ENV_SWITCH: "1"},
+            env={**os.environ, ENV_SWITCH: "1"},
         )
         deadline = time.monotonic() + 60
         while site.fetched("/slow") == 0:  # the run is recorded as started and the crawl is on /slow
