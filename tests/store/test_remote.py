@@ -367,3 +367,49 @@ def test_a_database_process_killed_mid_crawl_loses_no_finding_and_the_run_ends_e
         [sys.executable, "-m", "auditor", "runs"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert [line.split()[3] for line in runs.stdout.splitlines() if line.startswith(first)] == ["interrupted"]
+
+
+def test_ctrl_c_reaches_the_database_process_too_and_the_run_is_still_recorded_interrupted(
+    tmp_path: Path,
+) -> None:
+    """A terminal's Ctrl-C goes to the whole process group: the database's process ignores it and
+    records the interruption the command reports, with the finding made before it."""
+    site = Site(pages={"/": page("/status/404?from=home", "/slow")})
+    with serve(site.app) as base:
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "crawl",
+                base,
+                "--quiet",
+                "--no-sitemap",
+                "--report-dir",
+                "out",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, ENV_SWITCH: "1"},
+            start_new_session=True,  # a group of its own, as a terminal's foreground job is
+        )
+        deadline = time.monotonic() + 60
+        while site.fetched("/slow") == 0 or site.fetched("/status/404?from=home") == 0:
+            assert crawl.poll() is None and time.monotonic() < deadline, crawl.communicate()
+            time.sleep(0.05)
+        assert len(_children(crawl.pid)) == 1
+        os.killpg(crawl.pid, signal.SIGINT)
+        out, err = crawl.communicate(timeout=60)
+    assert crawl.returncode == 130, out + err
+    store = Store.open(f"sqlite:///{tmp_path / 'auditor.db'}")
+    try:
+        [summary] = store.recent_runs()
+        run = store.load_run(summary.id)
+    finally:
+        store.close()
+    assert run is not None and run.status == RunStatus.INTERRUPTED and run.finished_at is not None
+    assert [(f.kind, f.url) for c in run.checks for f in c.findings] == [
+        ("broken_link", f"{base}/status/404?from=home")
+    ]
