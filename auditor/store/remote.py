@@ -58,6 +58,9 @@ def discard_prewarmed() -> None:
     """Stop a prewarmed process nobody took (the command failed before it opened the database)."""
     taken = take_prewarmed()
     if taken is not None:
+        # It opened nothing: no need to let it finish importing (a usage error would wait for it).
+        with contextlib.suppress(OSError):
+            taken.proc.kill()
         taken.stop()
 
 
