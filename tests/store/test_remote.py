@@ -72,10 +72,10 @@ def _loaded(url: str, run_id: str) -> dict[str, object]:
 
 
 def test_a_run_recorded_through_the_process_loads_back_as_the_in_process_store_writes_it(
-    process: StoreProcess, tmp_path: Path
+    process: StoreProcess, tmp_path: Path, db_url: str
 ) -> None:
     findings = [a_finding(), a_finding(f"{BASE}/also-gone", f"{BASE}/about")]
-    there = process.open(_url(tmp_path))
+    there = process.open(db_url)
     assert isinstance(there, RemoteStore)
     _record(there, "r1", findings)
     history = there.history_for(a_run("r2", started=T0 + timedelta(hours=1)))
@@ -86,7 +86,7 @@ def test_a_run_recorded_through_the_process_loads_back_as_the_in_process_store_w
     _record(here, "r1", findings)
     expected = here.history_for(a_run("r2", started=T0 + timedelta(hours=1)))
     here.close()
-    assert _loaded(_url(tmp_path), "r1") == _loaded(_url(tmp_path, "here.db"), "r1")
+    assert _loaded(db_url, "r1") == _loaded(_url(tmp_path, "here.db"), "r1")
     assert history == expected
     assert [r.id for r in history.runs] == ["r1"]
 
