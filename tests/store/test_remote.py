@@ -232,6 +232,21 @@ def test_only_a_crawl_that_records_starts_the_process(argv: list[str], expected:
     assert records_a_crawl(argv) is expected
 
 
+@given(
+    st.lists(
+        st.sampled_from(["crawl", "run", "-v", "--config", "-c", "--no-database", "-h", "x"]) | st.text(),
+        max_size=6,
+    )
+)
+def test_any_command_line_is_answered_and_only_a_recording_crawl_says_yes(argv: list[str]) -> None:
+    answer = records_a_crawl(argv)
+    words = list(argv)
+    while words and words[0].startswith("-"):
+        words = words[2:] if words[0] in ("--config", "-c") else words[1:]
+    never = {"--no-database", "-h", "--help"} & set(argv)
+    assert answer is bool(words and words[0] == "crawl" and not never)
+
+
 def test_the_switch_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SWITCH, "0")
     assert records_a_crawl(["crawl", "https://x"]) is False
