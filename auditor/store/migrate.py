@@ -141,7 +141,24 @@ def upgrade(url: str, revision: str = "head") -> None:
     except SQLAlchemyError as exc:
         raise _wrap(url, "migrate", exc) from exc
     except OSError as exc:
-        raise _wrap(url, "lock", exc) from exc
+        raise _no_lock(url, exc) from exc
+
+
+def _no_lock(url: str, exc: OSError) -> StoreError:
+    """Why the lock file next to a SQLite database could not be made, in words to act on: most
+    often the database's folder is missing or not writable."""
+    database = make_url(url).database
+    folder = Path(database).parent if database else None
+    where = f"could not open the database at {safe_url(url)}: "
+    fix = "Create it, or give another path (--database-url or AUDITOR_DATABASE_URL)."
+    if folder is not None and not folder.is_dir():
+        return StoreError(f"{where}its folder {folder} does not exist. {fix}")
+    if folder is not None and isinstance(exc, PermissionError):
+        return StoreError(
+            f"{where}this user may not create files in {folder} (permission denied). "
+            "Make the folder writable, or give another path (--database-url or AUDITOR_DATABASE_URL)."
+        )
+    return _wrap(url, "lock", exc)
 
 
 def _create_fresh(url: str) -> bool:

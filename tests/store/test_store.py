@@ -154,6 +154,24 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
     assert time.monotonic() - start < 10
 
 
+def test_a_sqlite_database_in_a_missing_folder_says_which_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(StoreError, match=f"its folder {missing} does not exist. Create it, or give"):
+        Store.open(f"sqlite:///{missing / 'auditor.db'}")
+
+
+def test_a_sqlite_database_in_a_folder_the_user_may_not_write_says_so(tmp_path: Path) -> None:
+    # /sys refuses new files even to root (a read-only folder does not stop root).
+    folder = Path("/sys") if sys.platform == "linux" and Path("/sys").is_dir() else tmp_path / "locked"
+    if folder != Path("/sys"):
+        folder.mkdir()
+        folder.chmod(0o500)
+    if folder != Path("/sys") and os.access(folder, os.W_OK):
+        pytest.skip("this user can write to a read-only folder")
+    with pytest.raises(StoreError, match=f"may not create files in {folder} \\(permission denied\\)"):
+        Store.open(f"sqlite:///{folder / 'auditor.db'}")
+
+
 def test_prune_deletes_old_finished_runs_and_mail_and_keeps_what_is_current(db_url: str) -> None:
     store = Store.open(db_url)
     old, new = T0 - timedelta(days=100), T0
