@@ -7,7 +7,8 @@ PYTHON ?= python3
 # Half the suite's time is waiting (for mail, a cron minute, a worker, a browser): with one worker
 # per core both cores sat half idle (10.7 min on 2 cores, 49% busy); with two per core they are
 # 96% busy and the suite took 8.8 min, 6.6 min since headless runs use Debian's headless shell
-# (`make browser`). The demo's email limits leave room for the load this makes.
+# (`make browser`), 5.4-6.2 min on 2026-12-07. Three per core was slower (7 min: more collection,
+# more contention). The demo's email limits leave room for the load this makes.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(2 * len(os.sched_getaffinity(0)))" 2>/dev/null || echo auto)
 # Write bytecode caches even where the environment says not to (some images set
 # PYTHONDONTWRITEBYTECODE=1): without them each of the suite's ~150 auditor processes compiles
