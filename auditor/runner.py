@@ -9,7 +9,7 @@ Whatever fails in auditor's own handling after a check (keeping a finding, the s
 the progress display) is contained where it happened: the finding is kept in a degraded form, the
 failed write is retried when the run ends, and the run ends as `error` with the reason in
 `RunResult.internal_errors`. A run that was started in the store is always finished there, unless
-the store itself is what failed (then the next auditor command marks it interrupted).
+the store itself is what failed (then the next run of an audit on this host marks it interrupted).
 """
 
 from __future__ import annotations
@@ -679,8 +679,8 @@ class _Execution:
         written = self._write_reports()
         if recorder and not await self._store(f"record the end of run {run.id}", recorder.finish_run, run):
             run.internal_errors.append(
-                f"run {run.id} may still show as running in the database; the next auditor command on "
-                "this host marks it interrupted"
+                f"run {run.id} may still show as running in the database; the next run of an audit on "
+                "this host (auditor run, crawl, gate, schedule, a worker) marks it interrupted"
             )
             if written:
                 self._write_reports()
