@@ -117,18 +117,21 @@ def open_store(
     return store
 
 
-def _open_run_store(settings: Settings, audit: str, database_url: str | None) -> Store | RemoteStore:
+def _open_run_store(
+    settings: Settings, audit: str, database_url: str | None, *, alerts: bool
+) -> Store | RemoteStore:
     """The recorder of one run: through the database process `auditor crawl` started at its
-    beginning (`auditor.store.remote`) when the run only crawls, else `open_store`.
+    beginning (`auditor.store.remote`) when the run only crawls and alerts no one, else `open_store`.
 
-    Only a crawl: a `RemoteStore` keeps no payment marks and processes no incidents."""
+    Only then: a `RemoteStore` keeps no payment marks and processes no incidents."""
     from auditor.store import remote
 
     prewarmed = remote.take_prewarmed()
     if prewarmed is None:
         return open_store(settings, database_url)
     kinds = {settings.checks[name].kind for name in settings.audits[audit].checks if name in settings.checks}
-    opened = prewarmed.open(settings.database_url(database_url)) if kinds == {"crawl"} else None
+    fits = kinds == {"crawl"} and not alerts
+    opened = prewarmed.open(settings.database_url(database_url)) if fits else None
     if opened is None:
         prewarmed.stop()
         return open_store(settings, database_url)
@@ -270,7 +273,9 @@ async def run_audit_async(
     own = store is None
     recorder: Store | RemoteStore | None = store
     if recorder is None and overrides.record:
-        recorder = await asyncio.to_thread(_open_run_store, settings, audit, overrides.database_url)
+        recorder = await asyncio.to_thread(
+            _open_run_store, settings, audit, overrides.database_url, alerts=overrides.alerts
+        )
     try:
         opts = RunOptions(
             trigger=trigger,

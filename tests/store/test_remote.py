@@ -428,3 +428,42 @@ def test_ctrl_c_reaches_the_database_process_too_and_the_run_is_still_recorded_i
     assert [(f.kind, f.url) for c in run.checks for f in c.findings] == [
         ("broken_link", f"{base}/status/404?from=home")
     ]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "alerts", "through_the_process"),
+    [
+        (["crawl"], False, True),
+        (["crawl"], True, False),  # a run that alerts processes incidents: its own Store
+        (["crawl", "scenario"], False, False),  # a run that may pay keeps payment marks: its own Store
+    ],
+)
+def test_only_a_run_that_only_crawls_and_alerts_no_one_records_through_the_process(
+    tmp_path: Path, kinds: list[str], alerts: bool, through_the_process: bool
+) -> None:
+    from auditor import app, config
+
+    checks = {f"c{i}": {"kind": kind} for i, kind in enumerate(kinds)}
+    if "scenario" in kinds:
+        checks[f"c{kinds.index('scenario')}"]["scenario"] = "guest-checkout"
+    settings = config.from_dict(
+        {
+            "database_url": _url(tmp_path),
+            "sites": {"shop": {"base_url": "http://127.0.0.1:9/"}},
+            "checks": checks,
+            "audits": {"a": {"checks": list(checks)}},
+        },
+        environ={},
+    )
+    remote.prewarm()
+    started = remote._prewarmed
+    assert started is not None
+    store = app._open_run_store(settings, "a", None, alerts=alerts)
+    try:
+        assert isinstance(store, RemoteStore) is through_the_process
+        assert remote.take_prewarmed() is None  # taken either way
+        if not through_the_process:
+            assert started.proc.returncode is not None  # stopped, not left behind
+    finally:
+        store.close()
+    assert started.proc.returncode == 0 if through_the_process else started.proc.returncode is not None
