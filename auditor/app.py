@@ -130,10 +130,11 @@ def _open_run_store(
     if prewarmed is None:
         return open_store(settings, database_url)
     kinds = {settings.checks[name].kind for name in settings.audits[audit].checks if name in settings.checks}
-    fits = kinds == {"crawl"} and not alerts
-    opened = prewarmed.open(settings.database_url(database_url)) if fits else None
-    if opened is None:
-        prewarmed.stop()
+    if kinds != {"crawl"} or alerts:
+        prewarmed.discard()
+        return open_store(settings, database_url)
+    opened = prewarmed.open(settings.database_url(database_url))
+    if opened is None:  # the process was gone; `open` has reaped it
         return open_store(settings, database_url)
     for run_id in opened.mark_interrupted():
         _tell_stderr(f"run {run_id} was left running by a process that is gone; marked interrupted")

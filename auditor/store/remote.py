@@ -58,14 +58,11 @@ def discard_prewarmed() -> None:
     """Stop a prewarmed process nobody took (the command failed before it opened the database)."""
     taken = take_prewarmed()
     if taken is not None:
-        # It opened nothing: no need to let it finish importing (a usage error would wait for it).
-        with contextlib.suppress(OSError):
-            taken.proc.kill()
-        taken.stop()
+        taken.discard()
 
 
 class _Gone(Exception):
-    """The store's process is not there to answer (it never started, or it ended)."""
+    """The store's process is not there to answer (it ended, or its pipe broke)."""
 
 
 class StoreProcess:
@@ -95,8 +92,8 @@ class StoreProcess:
 
     def open(self, url: str) -> RemoteStore | None:
         """Open the database at `url` in the process, migrated, with the runs of processes that are
-        gone marked interrupted (`notices`). None when the process is gone before it could try;
-        a StoreError when it tried and the database could not be opened."""
+        gone marked interrupted (`RemoteStore.mark_interrupted` lists them). None when the process
+        is gone before it could try; a StoreError when it tried and the database could not be opened."""
         try:
             interrupted = self.ask("open", url, os.getpid())
         except _Gone as e:
@@ -120,6 +117,13 @@ class StoreProcess:
         if status == "error":
             raise value
         return value
+
+    def discard(self) -> None:
+        """Kill and reap a process that opened nothing: no need to let it finish its imports (a
+        usage error, or a run that opens its own store, would wait about 0.3 s for them)."""
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.stop()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the pipe (the process ends on it) and reap the process."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -318,48 +319,50 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def _crawl_argv(base: str, report_dir: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "auditor",
+        "crawl",
+        base,
+        "--quiet",
+        "--no-sitemap",
+        "--report-dir",
+        report_dir,
+    ]
+
+
+def _crawl_waiting_on_slow(site: Site, base: str, cwd: Path, **popen: Any) -> subprocess.Popen[str]:
+    """`auditor crawl base` through the database's process, returned once it has fetched the 404
+    and is waiting on /slow (the run is recorded as started by then)."""
+    crawl = subprocess.Popen(
+        _crawl_argv(base, "out"),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, ENV_SWITCH: "1"},
+        **popen,
+    )
+    deadline = time.monotonic() + 60
+    while site.fetched("/slow") == 0 or site.fetched("/status/404?from=home") == 0:
+        assert crawl.poll() is None and time.monotonic() < deadline, crawl.communicate()
+        time.sleep(0.05)
+    return crawl
+
+
 def test_a_database_process_killed_mid_crawl_loses_no_finding_and_the_run_ends_error(tmp_path: Path) -> None:
     site = Site(pages={"/": page("/status/404?from=home", "/slow")})
     with serve(site.app) as base:
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "auditor",
-                "crawl",
-                base,
-                "--quiet",
-                "--no-sitemap",
-                "--report-dir",
-                "out",
-            ],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, ENV_SWITCH: "1"},
-        )
-        deadline = time.monotonic() + 60
-        while site.fetched("/slow") == 0:  # the run is recorded as started and the crawl is on /slow
-            assert crawl.poll() is None and time.monotonic() < deadline, crawl.communicate()
-            time.sleep(0.05)
+        crawl = _crawl_waiting_on_slow(site, base, tmp_path)
         [child] = _children(crawl.pid)
         os.kill(child, signal.SIGKILL)
         out, err = crawl.communicate(timeout=60)
         site.pages["/"] = page()
         # The run was left `running` by a process that is gone: the next crawl says so and marks it.
         again = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "auditor",
-                "crawl",
-                base,
-                "--quiet",
-                "--no-sitemap",
-                "--report-dir",
-                "again",
-            ],
+            _crawl_argv(base, "again"),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -391,29 +394,8 @@ def test_ctrl_c_reaches_the_database_process_too_and_the_run_is_still_recorded_i
     records the interruption the command reports, with the finding made before it."""
     site = Site(pages={"/": page("/status/404?from=home", "/slow")})
     with serve(site.app) as base:
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "auditor",
-                "crawl",
-                base,
-                "--quiet",
-                "--no-sitemap",
-                "--report-dir",
-                "out",
-            ],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, ENV_SWITCH: "1"},
-            start_new_session=True,  # a group of its own, as a terminal's foreground job is
-        )
-        deadline = time.monotonic() + 60
-        while site.fetched("/slow") == 0 or site.fetched("/status/404?from=home") == 0:
-            assert crawl.poll() is None and time.monotonic() < deadline, crawl.communicate()
-            time.sleep(0.05)
+        # A group of its own, as a terminal's foreground job is.
+        crawl = _crawl_waiting_on_slow(site, base, tmp_path, start_new_session=True)
         assert len(_children(crawl.pid)) == 1
         os.killpg(crawl.pid, signal.SIGINT)
         out, err = crawl.communicate(timeout=60)
