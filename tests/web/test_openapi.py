@@ -109,7 +109,7 @@ def test_the_server_serves_the_document_without_login(served: tuple[str, Install
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed in this venv")
 # Each database once and each kind of user once (a client's viewer, the admin): the four pairs
-# cost about 60 CPU-s more of the suite (two more fuzzer runs and their servers' answers).
+# cost about 20 CPU-s more of the suite (two more fuzzer runs), plus their servers' answers.
 # PostgreSQL, the stricter of the two about types, gets the admin, whose token reaches every operation.
 @pytest.mark.parametrize(("served", "user"), [("sqlite", "acme"), ("postgresql", "admin")], indirect=["served"])
 def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
