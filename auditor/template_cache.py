@@ -2,8 +2,7 @@
 
 Compiling report.html's templates took about 50 ms of every short run (`auditor crawl` of a small
 site); loading their cached bytecode takes about 1 ms. The cache is Jinja's own
-`FileSystemBytecodeCache`, in `$XDG_CACHE_HOME/auditor/jinja` (else `~/.cache/auditor/jinja`;
-`%LOCALAPPDATA%\\auditor\\cache\\jinja` on Windows, `~/Library/Caches/auditor/jinja` on macOS).
+`FileSystemBytecodeCache`, in the folder `jinja` of auditor's cache folder (`auditor.cache`).
 
 Jinja rejects a cached template whose source changed, or that another Python compiled; the file
 name here also carries the Jinja version and the environment's options (delimiters, whitespace,
@@ -16,9 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import stat
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +22,7 @@ import jinja2
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache
 from jinja2.bccache import Bucket
 
-
-def user_cache_dir() -> Path | None:
-    """auditor's per-user cache folder (not created), or None when the platform names none."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-        return Path(base) / "auditor" / "cache" if base else None
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "auditor"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG spec: a relative path is invalid and must be ignored.
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "auditor"
-    try:
-        return Path.home() / ".cache" / "auditor"
-    except RuntimeError:  # no home directory at all
-        return None
+from auditor.cache import own_private_dir, user_cache_dir
 
 
 class _QuietCache(FileSystemBytecodeCache):
@@ -57,20 +38,6 @@ class _QuietCache(FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: Bucket) -> None:
         with contextlib.suppress(OSError):
             super().dump_bytecode(bucket)
-
-
-def _own_private_dir(path: Path) -> bool:
-    """Make `path` (mode 0700) if missing; True when it is a folder of ours that only we may write."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = path.lstat()
-    except OSError:
-        return False
-    if not stat.S_ISDIR(st.st_mode):
-        return False
-    if sys.platform != "win32" and (st.st_uid != os.getuid() or st.st_mode & 0o022):
-        return False  # loading bytecode others can write would run their code
-    return os.access(path, os.R_OK | os.W_OK | os.X_OK)
 
 
 def _stable(value: Any) -> str:
@@ -90,7 +57,7 @@ def bytecode_cache(name: str, options: dict[str, Any], folder: Path | None = Non
         if base is None:
             return None
         folder = base / "jinja"
-    if not _own_private_dir(folder):
+    if not own_private_dir(folder):
         return None
     compiled_by = "\n".join(
         [jinja2.__version__, *(f"{k}={_stable(v)}" for k, v in sorted(options.items()) if k != "loader")]

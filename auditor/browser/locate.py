@@ -59,6 +59,9 @@ def playwright_chromium() -> str | None:
     try:
         from playwright.sync_api import sync_playwright
 
+        from auditor.cache import driver_compile_cache
+
+        driver_compile_cache()
         with sync_playwright() as p:
             path = p.chromium.executable_path
     except Exception:

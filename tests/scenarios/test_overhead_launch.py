@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,21 @@ async def test_the_launch_asks_for_a_browser_that_can_run_as_configured(
         await shared.get()
     await shared.close()
     assert asked == [headless]
+
+
+async def test_the_driver_keeps_its_compiled_code_in_the_users_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Node's compile cache, in auditor's cache folder: the real driver writes it on its first start
+    (the next start loads it: bench/scenario_overhead)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("NODE_COMPILE_CACHE", "")  # so that the teardown restores what was there
+    monkeypatch.delenv("NODE_COMPILE_CACHE")
+    shared = SharedBrowser()
+    try:
+        await shared.get()
+    finally:
+        await shared.close()
+    folder = tmp_path / "auditor" / "node"
+    assert os.environ["NODE_COMPILE_CACHE"] == str(folder)
+    assert any(p.is_file() and p.stat().st_size > 0 for p in folder.rglob("*"))

@@ -111,7 +111,9 @@ def test_the_server_serves_the_document_without_login(served: tuple[str, Install
 # Each database once and each kind of user once (a client's viewer, the admin): the four pairs
 # cost about 20 CPU-s more of the suite (two more fuzzer runs), plus their servers' answers.
 # PostgreSQL, the stricter of the two about types, gets the admin, whose token reaches every operation.
-@pytest.mark.parametrize(("served", "user"), [("sqlite", "acme"), ("postgresql", "admin")], indirect=["served"])
+@pytest.mark.parametrize(
+    ("served", "user"), [("sqlite", "acme"), ("postgresql", "admin")], indirect=["served"]
+)
 def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
     served: tuple[str, Installation], user: str, tmp_path: Path
 ) -> None:
