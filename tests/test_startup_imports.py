@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,16 @@ def test_progress_off_a_terminal_imports_no_rich() -> None:
     code = "import io\nfrom auditor import progress\n"
     code += "progress.for_stream(io.StringIO()).check_started('links', 'crawl')"
     assert _imported_after(code, ("rich",)) == []
+
+
+def test_reading_a_config_with_every_kind_imports_no_checks_machinery(tmp_path: Path) -> None:
+    """`auditor runs`, `show`, `validate` and `db` read the config (for its database) and so validate
+    every check's options: that must not import what the checks run with (the crawler's aiohttp and
+    parsers, httpx, the store). Only the scenario files themselves load, as they import Playwright."""
+    from auditor.cli import demo_config_toml
+
+    config = tmp_path / "auditor.toml"
+    config.write_text(demo_config_toml())
+    code = f"from auditor import config\nconfig.load({str(config)!r})"
+    machinery = ("aiohttp", "httpx", "tinycss2", "protego", "sqlalchemy", "jinja2", "apprise", "alembic")
+    assert _imported_after(code, (*machinery, "aiosmtpd", "imap_tools")) == []

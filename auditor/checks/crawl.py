@@ -10,20 +10,17 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.browser.launch import SharedBrowser
 from auditor.check import Check, CheckContext
 from auditor.config import DEFAULT_USER_AGENT, CrawlLimits, Regexes
-from auditor.crawl.engine import Crawl
-from auditor.crawl.fetch import MAX_HOPS
-from auditor.crawl.urls import host_of, normalise
-from auditor.crawl.verdict import CHAIN_HOPS
-from auditor.crawl.wire import AiohttpWire
+from auditor.crawl.limits import CHAIN_HOPS, MAX_HOPS
 from auditor.errors import InfrastructureError
-from auditor.http import build_session
 from auditor.registry import register
 from auditor.results import CheckResult, Status
 
-if TYPE_CHECKING:  # `render = true` only: an HTTP crawl never loads the rendering machinery
+if TYPE_CHECKING:
+    from auditor.browser.launch import SharedBrowser
+
+    # `render = true` only: an HTTP crawl never loads the rendering machinery
     from auditor.crawl.render import RenderSettings
     from auditor.crawl.render_hook import RenderHook
 
@@ -99,6 +96,8 @@ class CrawlCheck(Check[CrawlOptions]):
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         """Crawl from ctx.base_url (or its start_paths) and report every broken link with its sources."""
+        from auditor.browser.launch import SharedBrowser
+
         opts = self.options
         limits = opts.limits(ctx.site.crawl)
         own_browser: SharedBrowser | None = None
@@ -136,6 +135,7 @@ class CrawlCheck(Check[CrawlOptions]):
 
     def _render_settings(self, ctx: CheckContext) -> RenderSettings:
         from auditor.crawl.render import RenderSettings
+        from auditor.crawl.urls import host_of, normalise
 
         opts = self.options
         headers = dict(ctx.site.headers)
@@ -152,6 +152,11 @@ class CrawlCheck(Check[CrawlOptions]):
         )
 
     async def _crawl(self, ctx: CheckContext, limits: CrawlLimits, hook: RenderHook | None) -> CheckResult:
+        # The crawler, loaded only to crawl: validating a config imports none of it.
+        from auditor.crawl.engine import Crawl
+        from auditor.crawl.wire import AiohttpWire
+        from auditor.http import build_session
+
         opts = self.options
         async with build_session(ctx.site, limits) as session:
             crawl = Crawl(

@@ -17,18 +17,18 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from auditor.check import Check, CheckContext
 from auditor.checks.login import stable_url
-from auditor.crawl.area import session_client
-from auditor.http import build_client
 from auditor.mail.mailbox import Cursor
 from auditor.registry import register
 from auditor.results import CheckResult, Finding, Severity, Status
+
+if TYPE_CHECKING:  # loaded to fetch the files, not with a config
+    import httpx
 
 THANK_YOU, EMAIL, ACCOUNT = "thank-you page", "email", "account page"
 
@@ -160,6 +160,8 @@ def _email_links(out: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 async def fetch_file(client: httpx.AsyncClient, url: str, min_bytes: int) -> Fetched:
     """GET `url` following redirects, reading only until `min_bytes` (at least 1) arrived."""
+    import httpx
+
     try:
         async with client.stream("GET", url, follow_redirects=True) as resp:
             read = 0
@@ -225,6 +227,9 @@ class DeliveryCheck(Check[DeliveryOptions]):
     async def _fetch_all(
         self, ctx: CheckContext, links: Sequence[DeliveryLink], session: list[dict[str, Any]] | None
     ) -> list[dict[str, Fetched]]:
+        from auditor.crawl.area import session_client
+        from auditor.http import build_client
+
         opts = self.options
         anon_client = build_client(ctx.site)
         session_c = session_client(ctx.site, session, ctx.site.crawl) if session is not None else None

@@ -37,7 +37,6 @@ from auditor.checks.inbox import (
     remaining,
     visible_text,
 )
-from auditor.crawl.linkcheck import check_urls
 from auditor.mail.mailbox import Cursor, Mailbox, wait_for
 from auditor.mail.message import Link, Message
 from auditor.registry import register
@@ -274,6 +273,8 @@ class NewsletterCheck(Check[NewsletterOptions]):
 
     async def _open(self, ctx: CheckContext, link: Link) -> Finding | None:
         """GET the confirmation link once, following redirects; a dead one is `email_broken_link`."""
+        from auditor.crawl.linkcheck import check_urls
+
         verdict = (await check_urls([link.url], site=ctx.site, method="GET"))[link.url]
         if not verdict.broken and (verdict.status or 0) < 400:
             return None

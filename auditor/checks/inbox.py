@@ -15,13 +15,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from auditor.check import CheckContext
 from auditor.config import Regexes
-from auditor.crawl.linkcheck import LinkVerdict, check_urls
 from auditor.mail.content import find_merge_tags
 from auditor.mail.mailbox import (
     FIRST_POLL_S,
@@ -36,6 +35,9 @@ from auditor.mail.mailbox import (
 from auditor.mail.message import Link, Message
 from auditor.mail.render import html_to_text
 from auditor.results import Finding, Severity
+
+if TYPE_CHECKING:  # the link checker (httpx, aiohttp) loads when links are checked, not with a config
+    from auditor.crawl.linkcheck import LinkVerdict
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -282,6 +284,8 @@ async def check_links(
     ]
     verdicts: dict[str, LinkVerdict] = {}
     if opts.check_links and links:
+        from auditor.crawl.linkcheck import check_urls
+
         verdicts = await check_urls([link.url for _, link in links], site=ctx.site)
     return [CheckedLink(name, link, verdicts.get(link.url)) for name, link in links]
 

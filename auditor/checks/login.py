@@ -28,7 +28,6 @@ from auditor.browser.evidence import Evidence
 from auditor.check import Check, CheckContext
 from auditor.checks.inbox import NotUsable, mailbox_for, pick_outputs
 from auditor.config import check_regex, check_regexes
-from auditor.crawl.area import LOGOUT, crawl_area, in_area, session_client
 from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
 from auditor.errors import Problem
 from auditor.mail.mailbox import wait_for
@@ -258,6 +257,8 @@ class LoginCheck(Check[LoginOptions]):
     async def _in_context(
         self, ctx: CheckContext, context: Any, creds: Credentials, out: Mapping[str, Any]
     ) -> CheckResult:
+        from auditor.crawl.area import in_area  # the account crawler (httpx, aiohttp): not with a config
+
         opts = self.options
         findings: list[Finding] = []
         artifacts: list[Artifact] = []
@@ -389,6 +390,8 @@ class LoginCheck(Check[LoginOptions]):
         Returns the pages searched (as reached), the texts found on none, and every link on them.
         Logout links, `exclude` and delivery links are never opened.
         """
+        from auditor.crawl.area import LOGOUT, in_area
+
         opts = self.options
         host = host_of(account_url)
         never = [LOGOUT, re.compile(opts.download_pattern), *(re.compile(x) for x in opts.exclude)]
@@ -430,6 +433,8 @@ class LoginCheck(Check[LoginOptions]):
     ) -> tuple[list[str], list[Finding], dict[str, int | float], dict[str, str]]:
         """The account area's delivery links, a finding per other dead link on it, its stats, and
         the start pages that did not load inside the area (the session did not work outside the browser)."""
+        from auditor.crawl.area import LOGOUT, crawl_area, session_client
+
         opts = self.options
         download = re.compile(opts.download_pattern)
         async with session_client(ctx.site, cookies, ctx.site.crawl) as client:

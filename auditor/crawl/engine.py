@@ -23,6 +23,7 @@ from auditor.crawl.css import decode as decode_css
 from auditor.crawl.extract import extract, refresh_target
 from auditor.crawl.fetch import Fetcher, Outcome, fetch_leaf
 from auditor.crawl.frontier import NOT_VISITED, Frontier, Target, scope_prefix
+from auditor.crawl.limits import CHAIN_HOPS
 from auditor.crawl.robots import Robots
 from auditor.crawl.urls import (
     IGNORED_SCHEMES,
@@ -35,7 +36,7 @@ from auditor.crawl.urls import (
     origin_of,
     resolve,
 )
-from auditor.crawl.verdict import CHAIN_HOPS, MAX_SOURCES, kind_for, message, new_finding, verdict
+from auditor.crawl.verdict import MAX_SOURCES, kind_for, message, new_finding, verdict
 from auditor.crawl.wire import AiohttpWire
 from auditor.errors import SiteUnreachable
 from auditor.results import CheckResult, Finding

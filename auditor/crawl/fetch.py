@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.config import CrawlLimits
+from auditor.crawl.limits import MAX_HOPS
 from auditor.crawl.urls import MalformedURL, host_of, normalise, resolve
 from auditor.crawl.wire import AiohttpWire, Answer, HttpxWire, Take, WireError
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
 # The first retry waits about this long, the next twice as long, and so on (tests shrink it).
 BACKOFF_BASE_S = 0.5
-# Browsers follow at most 20 redirects; the 21st is an error page (Chromium's ERR_TOO_MANY_REDIRECTS).
-MAX_HOPS = 20
 # 300 is followed when it has a Location (as browsers do); 304 and the rest are not redirects.
 _REDIRECTS = frozenset({300, 301, 302, 303, 307, 308})
 # What to read of a 2xx body: nothing, only an HTML page, or anything (robots.txt, sitemaps).

@@ -23,7 +23,8 @@ from typing import Any, Literal
 import httpx
 
 from auditor.config import CrawlLimits, SiteConfig
-from auditor.crawl.fetch import MAX_HOPS, Fetcher, Outcome, fetch_leaf
+from auditor.crawl.fetch import Fetcher, Outcome, fetch_leaf
+from auditor.crawl.limits import MAX_HOPS
 from auditor.crawl.urls import MalformedURL, host_of, normalise
 from auditor.crawl.verdict import verdict
 from auditor.http import build_client

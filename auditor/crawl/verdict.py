@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.crawl.fetch import Outcome
+from auditor.crawl.limits import CHAIN_HOPS
 from auditor.results import Finding, Severity
 
 _IMAGES = frozenset(
@@ -41,8 +42,6 @@ _SHARE_IMAGES = frozenset({"meta[property=og:image]", "meta[name=twitter:image]"
 _PERMANENT = frozenset({301, 308})
 _BLOCKED = frozenset({401, 403, 999})
 MAX_SOURCES = 100
-# A redirect chain this long (or longer) is worth a warning: each hop costs a customer a round trip.
-CHAIN_HOPS = 3
 
 SEVERITY: dict[str, Severity] = {
     "broken_link": Severity.ERROR,

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor.errors import InfrastructureError
+
+if TYPE_CHECKING:  # loaded to read a ledger, not with a config
+    import httpx
 
 SUCCEEDED = "succeeded"
 
@@ -86,6 +87,8 @@ async def get_json(
     `what` names the ledger in messages ("the HTTP ledger", "Stripe"). Credentials are never put
     in a message: they live in headers, which are never shown.
     """
+    import httpx
+
     try:
         response = await client.get(url, params=params, headers=headers)
     except httpx.TimeoutException:

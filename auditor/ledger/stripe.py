@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from auditor.config import check_http_url
@@ -80,6 +79,8 @@ class StripeLedger:
     """Reads a customer's charges from the Stripe API (list and search endpoints, every page)."""
 
     def __init__(self, options: StripeLedgerOptions) -> None:
+        import httpx  # loaded to read the ledger, not with a config
+
         self.options = options
         self._client = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {options.api_key.get_secret_value()}"},
