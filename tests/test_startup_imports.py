@@ -69,3 +69,15 @@ def test_reading_a_config_with_every_kind_imports_no_checks_machinery(tmp_path: 
     code = f"from auditor import config\nconfig.load({str(config)!r})"
     machinery = ("aiohttp", "httpx", "tinycss2", "protego", "sqlalchemy", "jinja2", "apprise", "alembic")
     assert _imported_after(code, (*machinery, "aiosmtpd", "imap_tools")) == []
+
+
+def test_a_sqlite_database_never_loads_the_postgresql_dialect(tmp_path: Path) -> None:
+    # About 30 ms of every `auditor runs`: the queue's slots and heartbeats upsert in SQLite's dialect.
+    code = "from datetime import UTC, datetime\nfrom auditor.store import Store\n"
+    code += "from auditor.queue.state import QueueState\n"
+    code += f"q = QueueState(Store.open('sqlite:///{tmp_path}/a.db'))\nnow = datetime.now(UTC)\n"
+    code += "assert q.claim_slot('nightly', 'shop', now, scheduler='s1')\n"
+    code += "assert not q.claim_slot('nightly', 'shop', now, scheduler='s2')\n"
+    code += "q.worker_beat('w1', state='idle')\nq.worker_beat('w1', state='idle')\nassert [w.name for w in q.workers()] == ['w1']\n"
+    code += "q.missed_slots(since=now)"
+    assert _imported_after(code, ("sqlalchemy.dialects.postgresql", "psycopg")) == []
