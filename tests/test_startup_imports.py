@@ -78,6 +78,7 @@ def test_a_sqlite_database_never_loads_the_postgresql_dialect(tmp_path: Path) ->
     code += f"q = QueueState(Store.open('sqlite:///{tmp_path}/a.db'))\nnow = datetime.now(UTC)\n"
     code += "assert q.claim_slot('nightly', 'shop', now, scheduler='s1')\n"
     code += "assert not q.claim_slot('nightly', 'shop', now, scheduler='s2')\n"
-    code += "q.worker_beat('w1', state='idle')\nq.worker_beat('w1', state='idle')\nassert [w.name for w in q.workers()] == ['w1']\n"
+    code += "q.worker_beat('w1', state='idle')\nq.worker_beat('w1', state='idle')\n"
+    code += "assert [w.name for w in q.workers()] == ['w1']\n"
     code += "q.missed_slots(since=now)"
     assert _imported_after(code, ("sqlalchemy.dialects.postgresql", "psycopg")) == []
