@@ -133,6 +133,11 @@ def _open_run_store(
     if kinds != {"crawl"} or alerts:
         prewarmed.discard()
         return open_store(settings, database_url)
+    # The process is still importing SQLAlchemy on the other core: import the crawler now, which
+    # the run is about to need, rather than wait for the process with nothing to do.
+    from auditor.checks.crawl import load_crawler
+
+    load_crawler()
     opened = prewarmed.open(settings.database_url(database_url))
     if opened is None:  # the process was gone; `open` has reaped it
         return open_store(settings, database_url)

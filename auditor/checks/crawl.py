@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from auditor.crawl.render_hook import RenderHook
 
 
+def load_crawler() -> None:
+    """Import what a crawl runs with (aiohttp, the HTML and CSS parsers, robots.txt): done by the
+    first crawl itself, or earlier by a caller with time to spare (`auditor crawl`, waiting for its
+    database's process). Validating a config never loads it."""
+    import auditor.crawl.engine
+    import auditor.crawl.wire
+    import auditor.http  # noqa: F401
+
+
 class CrawlOptions(BaseModel):
     """What to crawl; every `CrawlLimits` field may be overridden (None means the site's value)."""
 

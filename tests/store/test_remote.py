@@ -449,3 +449,34 @@ def test_only_a_run_that_only_crawls_and_alerts_no_one_records_through_the_proce
     finally:
         store.close()
     assert started.proc.returncode == 0 if through_the_process else started.proc.returncode is not None
+
+
+def test_the_crawler_is_imported_while_the_database_process_still_imports_sqlalchemy(tmp_path: Path) -> None:
+    """The overlap is the point of the process: the command imports the crawler (aiohttp) before it
+    waits for the database to open, not after. A fresh interpreter, so that nothing is imported yet."""
+    code = f"""
+import sys
+from auditor import app, config
+from auditor.store import remote
+settings = config.from_dict({{
+    "database_url": "sqlite:///{tmp_path}/a.db",
+    "sites": {{"shop": {{"base_url": "http://127.0.0.1:9/"}}}},
+    "checks": {{"links": {{"kind": "crawl"}}}},
+    "audits": {{"a": {{"checks": ["links"]}}}},
+}}, environ={{}})
+assert "aiohttp" not in sys.modules  # validating the config loads no crawler
+asked = []
+opening = remote.StoreProcess.open
+def open(self, url):
+    asked.append("aiohttp" in sys.modules)
+    return opening(self, url)
+remote.StoreProcess.open = open
+remote.prewarm()
+store = app._open_run_store(settings, "a", None, alerts=False)
+assert isinstance(store, remote.RemoteStore)
+store.close()
+print(asked)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[True]"]
