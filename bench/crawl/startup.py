@@ -4,10 +4,13 @@ The page has no links, so the figure is interpreter start, imports, a new SQLite
 crawl of one page and every report. Runs are sequential; the minimum and median are printed with
 the load average (the machine may be shared). The same crawl with `--no-database` (nothing
 recorded, SQLAlchemy never loaded) is timed too, interleaved with the default one, so the cost of
-recording shows on its own. Also prints the slowest imports of `auditor.cli` (minimum over the
-runs of `python -X importtime`).
+recording shows on its own. So is linkinator's crawl of the same page (the reference, installed
+into bench/.cache as bench/crawl/run.py does): its fixed cost is Node's start and its own modules,
+and the ratio to it says more than seconds on a shared machine, whose speed can halve within an
+hour. Also prints the slowest imports of `auditor.cli` (minimum over the runs of
+`python -X importtime`).
 
-Usage: python bench/crawl/startup.py [--repeat 15] [--imports 0]
+Usage: python bench/crawl/startup.py [--repeat 15] [--imports 0] [--skip-linkinator]
 """
 
 from __future__ import annotations
@@ -55,25 +58,29 @@ def _children_cpu() -> float:
 
 
 # CPU seconds (user + system) of each crawl per mode, less sensitive to a shared machine.
-CPU: dict[str, list[float]] = {"database": [], "no-database": []}
+CPU: dict[str, list[float]] = {"database": [], "no-database": [], "linkinator": []}
 
 
-def time_crawls(url: str, repeat: int) -> dict[str, list[float]]:
+def time_crawls(url: str, repeat: int, linkinator: Path | None) -> dict[str, list[float]]:
     """Wall times of `repeat` runs of `auditor crawl url` in each mode, interleaved: with a new
-    SQLite database each time, and with `--no-database`; each with a new report folder."""
-    walls: dict[str, list[float]] = {mode: [] for mode in CPU}
+    SQLite database each time, and with `--no-database`; each with a new report folder. And of
+    `linkinator url` between them, unless `linkinator` is None."""
+    modes = [mode for mode in CPU if linkinator is not None or mode != "linkinator"]
+    walls: dict[str, list[float]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory(prefix="auditor-startup-") as tmp:
         for i in range(repeat):
-            for mode in CPU:
+            for mode in modes:
                 out = Path(tmp) / f"{mode}-{i}"
                 store = ["--database-url", f"sqlite:///{out}.db"] if mode == "database" else ["--no-database"]
                 argv = [str(AUDITOR), "crawl", url, "--quiet", "--report-dir", str(out), *store]
+                if mode == "linkinator":
+                    argv = [str(linkinator), url, "--format", "json"]
                 started, cpu = time.perf_counter(), _children_cpu()
                 proc = subprocess.run(argv, capture_output=True, cwd=tmp)
                 walls[mode].append(time.perf_counter() - started)
                 CPU[mode].append(_children_cpu() - cpu)
                 if proc.returncode != 0:
-                    sys.exit(f"auditor crawl failed (exit {proc.returncode}):\n{proc.stderr.decode()}")
+                    sys.exit(f"{argv[0]} failed (exit {proc.returncode}):\n{proc.stderr.decode()}")
     return walls
 
 
@@ -95,22 +102,35 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--imports", type=int, default=0, help="also list the N slowest imports of auditor.cli")
+    p.add_argument("--skip-linkinator", action="store_true", help="time auditor only")
     args = p.parse_args()
     compile_auditor(PYTHON)
+    linkinator = None
+    if not args.skip_linkinator:
+        from run import LINKINATOR, ensure_linkinator
+
+        ensure_linkinator()
+        linkinator = LINKINATOR
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OnePage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
-        walls = time_crawls(url, max(1, args.repeat))
+        walls = time_crawls(url, max(1, args.repeat), linkinator)
     finally:
         server.shutdown()
+    reference = statistics.median(walls["linkinator"]) if "linkinator" in walls else None
     for mode, times in walls.items():
         med, best = statistics.median(times), min(times)
-        verdict = "met" if med <= TARGET_S else "NOT met"
-        name = "auditor crawl" if mode == "database" else "auditor crawl --no-database"
-        print(f"{name}, one page: median {med:.3f} s, min {best:.3f} s over {len(times)} runs "
-              f"(target {TARGET_S} s: {verdict}); load average {load}")  # fmt: skip
+        if mode == "linkinator":
+            print(f"linkinator (the reference), one page: median {med:.3f} s, min {best:.3f} s over "
+                  f"{len(times)} runs")  # fmt: skip
+        else:
+            verdict = "met" if med <= TARGET_S else "NOT met"
+            name = "auditor crawl" if mode == "database" else "auditor crawl --no-database"
+            ratio = f"; {med / reference:.2f}x linkinator's median" if reference else ""
+            print(f"{name}, one page: median {med:.3f} s, min {best:.3f} s over {len(times)} runs "
+                  f"(target {TARGET_S} s: {verdict}{ratio}); load average {load}")  # fmt: skip
         cpu = CPU[mode]
         med_cpu, min_cpu = statistics.median(cpu), min(cpu)
         print(f"  CPU (user + system) of one crawl: median {med_cpu:.3f} s, min {min_cpu:.3f} s")
