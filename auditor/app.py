@@ -133,12 +133,15 @@ def _open_run_store(
     if kinds != {"crawl"} or alerts:
         prewarmed.discard()
         return open_store(settings, database_url)
-    # The process is still importing SQLAlchemy on the other core: import the crawler now, which
-    # the run is about to need, rather than wait for the process with nothing to do.
+    # The process is still importing SQLAlchemy on the other core. Ask it to open the database as
+    # soon as it can, and meanwhile import the crawler the run is about to need, rather than wait
+    # for it with nothing to do.
     from auditor.checks.crawl import load_crawler
 
+    url = settings.database_url(database_url)
+    prewarmed.request_open(url)
     load_crawler()
-    opened = prewarmed.open(settings.database_url(database_url))
+    opened = prewarmed.open(url)
     if opened is None:  # the process was gone; `open` has reaped it
         return open_store(settings, database_url)
     for run_id in opened.mark_interrupted():

@@ -74,6 +74,8 @@ class StoreProcess:
         self._to: IO[bytes] = proc.stdin
         self._from: IO[bytes] = proc.stdout
         self._lock = threading.Lock()
+        # The URL of an "open" sent by `request_open` whose answer `open` has not read yet.
+        self._open_sent: str | None = None
 
     @classmethod
     def start(cls) -> StoreProcess | None:
@@ -90,12 +92,29 @@ class StoreProcess:
             return None
         return cls(proc)
 
+    def request_open(self, url: str) -> None:
+        """Ask the process to open the database at `url`, without waiting for the answer: it opens
+        it as soon as its own imports are done, while this process does something else. `open(url)`
+        then reads the answer. A process that is gone already is found out by `open`."""
+        with self._lock:
+            try:
+                self._send(("open", url, os.getpid()))
+            except (OSError, ValueError):
+                return  # gone: `open` asks again, finds the broken pipe and says so
+            self._open_sent = url
+
     def open(self, url: str) -> RemoteStore | None:
         """Open the database at `url` in the process, migrated, with the runs of processes that are
         gone marked interrupted (`RemoteStore.mark_interrupted` lists them). None when the process
-        is gone before it could try; a StoreError when it tried and the database could not be opened."""
+        is gone before it could try; a StoreError when it tried and the database could not be opened.
+        After `request_open(url)`, only its answer is read."""
         try:
-            interrupted = self.ask("open", url, os.getpid())
+            if self._open_sent == url:
+                self._open_sent = None
+                with self._lock:
+                    interrupted = self._receive()
+            else:
+                interrupted = self.ask("open", url, os.getpid())
         except _Gone as e:
             log.debug("the store's process is gone (%s): the database opens in-process", e)
             self.stop()
@@ -107,13 +126,25 @@ class StoreProcess:
 
     def ask(self, op: str, *args: Any) -> Any:
         """Send one request and return its answer; raise what the process raised."""
+        if self._open_sent is not None:
+            raise RuntimeError("an open was requested: open() reads its answer before any other request")
         with self._lock:
             try:
-                pickle.dump((op, *args), self._to, protocol=pickle.HIGHEST_PROTOCOL)
-                self._to.flush()
-                status, value = pickle.load(self._from)
-            except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+                self._send((op, *args))
+            except (OSError, ValueError) as e:
                 raise _Gone(_how_it_ended(self.proc, e)) from e
+            return self._receive()
+
+    def _send(self, request: tuple[Any, ...]) -> None:
+        pickle.dump(request, self._to, protocol=pickle.HIGHEST_PROTOCOL)
+        self._to.flush()
+
+    def _receive(self) -> Any:
+        """The next answer (the lock held): its value, or what the process raised, raised here."""
+        try:
+            status, value = pickle.load(self._from)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+            raise _Gone(_how_it_ended(self.proc, e)) from e
         if status == "error":
             raise value
         return value

@@ -480,3 +480,57 @@ print(asked)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[True]"]
+
+
+# ------------------------------------------------------------ an open asked for before it is needed
+
+
+def test_an_open_asked_for_early_records_what_the_in_process_store_records(
+    process: StoreProcess, tmp_path: Path
+) -> None:
+    url = _url(tmp_path)
+    process.request_open(url)
+    time.sleep(0.05)  # the command's own work meanwhile (it imports the crawler)
+    there = process.open(url)
+    assert there is not None
+    _record(there, "r1", [a_finding()])
+    there.close()
+    here = Store.open(_url(tmp_path, "here.db"))
+    _record(here, "r1", [a_finding()])
+    here.close()
+    assert _loaded(url, "r1") == _loaded(_url(tmp_path, "here.db"), "r1")
+
+
+def test_a_database_that_cannot_open_asked_for_early_raises_what_the_store_raises(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    with pytest.raises(StoreError) as in_process:
+        Store.open(f"sqlite:///{folder}")
+    process = StoreProcess.start()
+    assert process is not None
+    process.request_open(f"sqlite:///{folder}")
+    with pytest.raises(StoreError) as through:
+        process.open(f"sqlite:///{folder}")
+    assert str(through.value) == str(in_process.value)
+    assert process.proc.returncode is not None
+
+
+@pytest.mark.parametrize("when", ["before the request", "after the request"])
+def test_a_process_gone_around_an_early_open_lets_the_command_open_its_own_store(
+    process: StoreProcess, tmp_path: Path, when: str
+) -> None:
+    if when == "before the request":
+        process.proc.kill()
+        process.proc.wait()
+    process.request_open(_url(tmp_path))
+    if when == "after the request":
+        process.proc.kill()
+        process.proc.wait()
+    assert process.open(_url(tmp_path)) is None
+
+
+def test_no_other_request_may_jump_an_early_opens_answer(process: StoreProcess, tmp_path: Path) -> None:
+    process.request_open(_url(tmp_path))
+    with pytest.raises(RuntimeError, match="open\\(\\) reads its answer"):
+        process.ask("close")
+    assert process.open(_url(tmp_path)) is not None
