@@ -33,3 +33,20 @@ def test_it_is_what_importlib_metadata_reads_and_costs_no_import_of_it() -> None
     args = [sys.executable, "-c", probe]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == [auditor.__version__, "False"]
+
+
+def test_auditor_version_alone_loads_neither_the_cli_nor_pydantic() -> None:
+    probe = "import sys\nsys.argv = ['auditor', '--version']\nfrom auditor._entry import main\n"
+    probe += "code = main()\nprint(code, 'auditor.cli' in sys.modules, 'pydantic' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["auditor", auditor.__version__, "0", "False", "False"]
+
+
+def test_auditor_version_with_other_options_is_argparses_answer() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "-v", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"auditor {auditor.__version__}"
