@@ -1,10 +1,10 @@
 """auditor's per-user cache folder, for what is kept between runs to make them start faster.
 
 Two things live there: report templates compiled by Jinja (`auditor.template_cache`, folder
-`jinja`) and the code Node.js compiled for Playwright's driver (`node`, see
-`driver_compile_cache`). Both are code that is loaded again, so a folder that cannot be made,
-is not the user's own or is writable by others is never used: the run then compiles again, as
-it would without a cache, and says nothing.
+`jinja`) and the code Node.js compiled for Playwright's driver (`node`, see `for_drivers`). Both
+are code that is loaded again, so a folder that cannot be made, is not the user's own or is
+writable by others is never used: the run then compiles again, as it would without a cache, and
+says nothing.
 
 Where: `$XDG_CACHE_HOME/auditor` (else `~/.cache/auditor`; `%LOCALAPPDATA%\\auditor\\cache` on
 Windows, `~/Library/Caches/auditor` on macOS). Deleting it is always safe.
@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Node.js (22.1 and newer) keeps the V8 code of the modules it loads in this folder and loads it
@@ -69,3 +71,16 @@ def driver_compile_cache(environ: os._Environ[str] | dict[str, str] = os.environ
         return None
     environ[NODE_CACHE_ENV] = str(folder)
     return folder
+
+
+@contextmanager
+def for_drivers(environ: os._Environ[str] | dict[str, str] = os.environ) -> Iterator[Path | None]:
+    """`driver_compile_cache` while a Playwright driver starts (it copies the environment then),
+    and the variable as it was afterwards: the processes a run starts later (a scenario's own
+    tools) do not inherit it."""
+    had = NODE_CACHE_ENV in environ
+    try:
+        yield driver_compile_cache(environ)
+    finally:
+        if not had:
+            environ.pop(NODE_CACHE_ENV, None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cache import NODE_CACHE_ENV, driver_compile_cache, own_private_dir
+from auditor.cache import NODE_CACHE_ENV, driver_compile_cache, for_drivers, own_private_dir
 
 
 @pytest.fixture
@@ -60,4 +60,23 @@ def test_a_folder_that_cannot_be_made_sets_nothing(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("XDG_CACHE_HOME", "/sys/auditor-cannot-be-here")  # refuses root too
     env: dict[str, str] = {}
     assert driver_compile_cache(env) is None
+    assert env == {}
+
+
+def test_the_cache_is_set_for_a_drivers_start_only(cache_home: Path) -> None:
+    env: dict[str, str] = {}
+    with for_drivers(env) as folder:
+        assert folder == cache_home / "node"
+        assert env == {NODE_CACHE_ENV: str(folder)}
+    assert env == {}
+    env = {NODE_CACHE_ENV: "/the/users/own"}
+    with for_drivers(env) as folder:
+        assert folder == Path("/the/users/own")
+    assert env == {NODE_CACHE_ENV: "/the/users/own"}
+
+
+def test_the_variable_is_put_back_when_the_start_fails(cache_home: Path) -> None:
+    env: dict[str, str] = {}
+    with pytest.raises(RuntimeError), for_drivers(env):
+        raise RuntimeError("the driver did not start")
     assert env == {}

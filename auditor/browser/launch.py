@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from auditor.browser.locate import LAUNCH_ARGS, configured_chromium, find_chromium, installed
-from auditor.cache import driver_compile_cache
+from auditor.cache import for_drivers
 from auditor.errors import BrowserNotFound, InfrastructureError
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ class SharedBrowser:
         # synchronous driver (find_chromium's default) cost every run about 0.4 s.
         location = configured_chromium(self.settings.executable_path)
         if self._playwright is None:
-            driver_compile_cache()
-            self._playwright = await async_playwright().start()
+            with for_drivers():
+                self._playwright = await async_playwright().start()
         if location is None:
             chromium = self._playwright.chromium
             location = find_chromium(

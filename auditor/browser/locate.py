@@ -59,10 +59,9 @@ def playwright_chromium() -> str | None:
     try:
         from playwright.sync_api import sync_playwright
 
-        from auditor.cache import driver_compile_cache
+        from auditor.cache import for_drivers
 
-        driver_compile_cache()
-        with sync_playwright() as p:
+        with for_drivers(), sync_playwright() as p:
             path = p.chromium.executable_path
     except Exception:
         # The driver itself can fail to start (no node binary for this platform): no browser then.

@@ -102,5 +102,5 @@ async def test_the_driver_keeps_its_compiled_code_in_the_users_cache(
     finally:
         await shared.close()
     folder = tmp_path / "auditor" / "node"
-    assert os.environ["NODE_COMPILE_CACHE"] == str(folder)
     assert any(p.is_file() and p.stat().st_size > 0 for p in folder.rglob("*"))
+    assert "NODE_COMPILE_CACHE" not in os.environ  # set for the driver's start only
