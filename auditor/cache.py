@@ -56,6 +56,15 @@ def own_private_dir(path: Path) -> bool:
     return os.access(path, os.R_OK | os.W_OK | os.X_OK)
 
 
+def private_cache_dir(name: str) -> Path | None:
+    """The folder `name` of `user_cache_dir()`, made if missing; None when there is no cache folder
+    or this one is not private to us (`own_private_dir`)."""
+    base = user_cache_dir()
+    if base is None or not own_private_dir(base / name):
+        return None
+    return base / name
+
+
 def driver_compile_cache(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
     """Point Node.js's compile cache at `user_cache_dir()/node` for the Playwright drivers this
     process starts (they inherit `environ`), unless the user set `NODE_COMPILE_CACHE` (kept as it
@@ -63,11 +72,8 @@ def driver_compile_cache(environ: os._Environ[str] | dict[str, str] = os.environ
     given = environ.get(NODE_CACHE_ENV)
     if given is not None:
         return Path(given) if given else None
-    base = user_cache_dir()
-    if base is None:
-        return None
-    folder = base / "node"
-    if not own_private_dir(folder):
+    folder = private_cache_dir("node")
+    if folder is None:
         return None
     environ[NODE_CACHE_ENV] = str(folder)
     return folder

@@ -22,7 +22,7 @@ import jinja2
 from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache
 from jinja2.bccache import Bucket
 
-from auditor.cache import own_private_dir, user_cache_dir
+from auditor.cache import own_private_dir, private_cache_dir
 
 
 class _QuietCache(FileSystemBytecodeCache):
@@ -51,14 +51,11 @@ def _stable(value: Any) -> str:
 def bytecode_cache(name: str, options: dict[str, Any], folder: Path | None = None) -> BytecodeCache | None:
     """The bytecode cache for the environment `name` built with `options` (None: none usable).
 
-    `folder`: the cache folder (default: `user_cache_dir()/jinja`)."""
-    if folder is None:
-        base = user_cache_dir()
-        if base is None:
-            return None
-        folder = base / "jinja"
-    if not own_private_dir(folder):
+    `folder`: the cache folder (default: `jinja` in `auditor.cache.user_cache_dir()`)."""
+    usable = private_cache_dir("jinja") if folder is None else folder if own_private_dir(folder) else None
+    if usable is None:
         return None
+    folder = usable
     compiled_by = "\n".join(
         [jinja2.__version__, *(f"{k}={_stable(v)}" for k, v in sorted(options.items()) if k != "loader")]
     )

@@ -12,7 +12,8 @@ import pytest
 from jinja2 import DictLoader, Environment, select_autoescape
 
 from auditor import template_cache
-from auditor.template_cache import bytecode_cache, user_cache_dir
+from auditor.cache import user_cache_dir
+from auditor.template_cache import bytecode_cache
 
 TEMPLATES = {"page.j2": "{% for x in items %}\n<{{ x }}>\n{% endfor %}\ndone"}
 OPTIONS: dict[str, Any] = {

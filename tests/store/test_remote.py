@@ -125,16 +125,23 @@ def test_a_run_id_taken_and_a_database_that_cannot_open_raise_what_the_store_rai
         there.start_run(a_run("r1"))
     there.close()
 
+    url, in_process = _unopenable(tmp_path)
+    second = StoreProcess.start()
+    assert second is not None
+    with pytest.raises(StoreError) as through:
+        second.open(url)
+    assert str(through.value) == in_process
+    assert second.proc.returncode is not None  # stopped with its failed open
+
+
+def _unopenable(tmp_path: Path) -> tuple[str, str]:
+    """A database URL no store can open (a folder where the file should be), and what the
+    in-process store says of it."""
     folder = tmp_path / "a-folder.db"
     folder.mkdir()
     with pytest.raises(StoreError) as in_process:
         Store.open(f"sqlite:///{folder}")
-    second = StoreProcess.start()
-    assert second is not None
-    with pytest.raises(StoreError) as through:
-        second.open(f"sqlite:///{folder}")
-    assert str(through.value) == str(in_process.value)
-    assert second.proc.returncode is not None  # stopped with its failed open
+    return f"sqlite:///{folder}", str(in_process.value)
 
 
 def test_a_process_gone_before_it_opened_lets_the_command_open_its_own_store(
@@ -502,16 +509,13 @@ def test_an_open_asked_for_early_records_what_the_in_process_store_records(
 
 
 def test_a_database_that_cannot_open_asked_for_early_raises_what_the_store_raises(tmp_path: Path) -> None:
-    folder = tmp_path / "a-folder.db"
-    folder.mkdir()
-    with pytest.raises(StoreError) as in_process:
-        Store.open(f"sqlite:///{folder}")
+    url, in_process = _unopenable(tmp_path)
     process = StoreProcess.start()
     assert process is not None
-    process.request_open(f"sqlite:///{folder}")
+    process.request_open(url)
     with pytest.raises(StoreError) as through:
-        process.open(f"sqlite:///{folder}")
-    assert str(through.value) == str(in_process.value)
+        process.open(url)
+    assert str(through.value) == in_process
     assert process.proc.returncode is not None
 
 
